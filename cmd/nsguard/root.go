@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	exitOK       = 0 // nothing at or above the failure threshold
+	exitFindings = 1 // findings at or above the failure threshold
+	exitUsage    = 2 // usage error, unreadable or malformed input
+)
+
+// streams are where a command reads and writes; tests replace them.
+type streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+func newStreams() *streams {
+	return &streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+}
+
+// exitError carries an exit code out of a command without printing twice.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so that run exits with code; a nil err with a non-zero
+// code exits silently (the command already reported).
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+func newRootCommand(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nsguard",
+		Short: "Keep Kubernetes namespaces from getting stuck in Terminating",
+		Long: `nsguard keeps Kubernetes namespaces from getting stuck in Terminating, and
+explains the ones that still do. One set of Rego policies drives every command:
+
+  nsguard lint       finds, in manifests, what would make a namespace hang when deleted
+  nsguard diagnose   explains what blocks a namespace (or would block it) on a live cluster
+  nsguard rules      lists the rules
+  nsguard policy     tests built-in and custom policies`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	root.AddCommand(
+		newLintCommand(s),
+		newDiagnoseCommand(s),
+		newRulesCommand(s),
+		newPolicyCommand(s),
+		newVersionCommand(s),
+	)
+	return root
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string, s *streams) int {
+	root := newRootCommand(s)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(s.ErrOut, "Error: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Anything cobra itself reports (unknown flag, bad arguments) is usage.
+	fmt.Fprintf(s.ErrOut, "Error: %v\nRun '%s --help' for usage.\n", err, root.CommandPath())
+	return exitUsage
+}
