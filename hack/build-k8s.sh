@@ -8,7 +8,13 @@
 # OUTDIR defaults to bin/k8s/$K8S_VERSION under the repository root (a
 # relative OUTDIR given on the command line is taken from the current
 # directory). Nothing is built when all four binaries are already there.
-# A cold build takes a few minutes; with a warm Go build cache, seconds.
+# A cold build takes several minutes; with a warm Go build cache, seconds.
+#
+# To move to other versions: change K8S_VERSION / ETCD_VERSION below; in
+# hack/k8s/go.mod change the k8s.io/kubernetes requirement and every
+# staging replace (k8s.io/kubernetes v1.X.Y pairs with v0.X.Y), in
+# hack/etcd/go.mod the etcd requirement; run `go mod tidy` in each; and set
+# KubernetesVersion in test/controlplane to K8S_VERSION.
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
@@ -66,6 +72,10 @@ status=present
 if [[ $missing -eq 1 ]]; then
 	status=built
 	check_pin hack/k8s k8s.io/kubernetes "$K8S_VERSION"
+	staging=$(go -C "$ROOT/hack/k8s" list -m -f '{{with .Replace}}{{.Version}}{{end}}' k8s.io/api) ||
+		die "cannot read the k8s.io/api replace from hack/k8s/go.mod"
+	[[ $staging == "v0.${K8S_VERSION#v1.}" ]] ||
+		die "hack/k8s/go.mod replaces the staging modules with $staging, want v0.${K8S_VERSION#v1.}"
 	check_pin hack/etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 
 	k8s_minor=${K8S_VERSION#v1.}

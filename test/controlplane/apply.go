@@ -82,7 +82,7 @@ func (cp *ControlPlane) applyObject(ctx context.Context, obj *unstructured.Unstr
 	if obj.GetName() == "" {
 		return errors.New("server-side apply needs metadata.name")
 	}
-	mapping, err := cp.restMapping(ctx, obj.GroupVersionKind())
+	mapping, err := cp.restMapping(ctx, obj.GroupVersionKind(), 3*time.Second)
 	if err != nil {
 		return err
 	}
@@ -111,11 +111,11 @@ func (cp *ControlPlane) applyObject(ctx context.Context, obj *unstructured.Unstr
 }
 
 // restMapping maps gvk, refreshing discovery while the kind is unknown for
-// up to 10 s (a CRD created elsewhere, or discovery catching up).
-func (cp *ControlPlane) restMapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+// up to timeout (a CRD just created elsewhere, or discovery catching up).
+func (cp *ControlPlane) restMapping(ctx context.Context, gvk schema.GroupVersionKind, timeout time.Duration) (*meta.RESTMapping, error) {
 	var mapping *meta.RESTMapping
 	var lastErr error
-	err := WaitFor(ctx, 10*time.Second, 200*time.Millisecond, func(context.Context) (bool, error) {
+	err := WaitFor(ctx, timeout, 200*time.Millisecond, func(context.Context) (bool, error) {
 		m, err := cp.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err == nil {
 			mapping = m
@@ -164,7 +164,7 @@ func (cp *ControlPlane) waitCRD(ctx context.Context, crd *unstructured.Unstructu
 		if served, _ := m["served"].(bool); !served || name == "" {
 			continue
 		}
-		if _, err := cp.restMapping(ctx, schema.GroupVersionKind{Group: group, Version: name, Kind: kind}); err != nil {
+		if _, err := cp.restMapping(ctx, schema.GroupVersionKind{Group: group, Version: name, Kind: kind}, 30*time.Second); err != nil {
 			return fmt.Errorf("CRD %s version %s not in discovery: %w", crd.GetName(), name, err)
 		}
 	}

@@ -121,8 +121,9 @@ type ControlPlane struct {
 }
 
 // Start starts etcd, kube-apiserver and (unless SkipControllerManager)
-// kube-controller-manager, and waits until they serve. ctx bounds the
-// start-up only; the control plane runs until Stop.
+// kube-controller-manager, and waits until they serve; each has 60 s. ctx
+// can cut the wait for kube-controller-manager short; it does not bound the
+// control plane's life, which lasts until Stop.
 func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	began := time.Now()
 	binDir, err := resolveBinDir(opts.BinDir)
@@ -154,9 +155,10 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	} else if err := os.MkdirAll(cp.logDir, 0o755); err != nil {
 		return nil, err
 	}
-	// Kills the children and removes workDir should this process die
-	// without calling Stop (a test timeout, a signal).
-	cp.reaper = startReaper(cp.workDir)
+	// Kills the children and removes their directories should this process
+	// die without calling Stop (a test time-out, a signal).
+	cp.reaper = startReaper()
+	cp.reaper.watchDir(cp.workDir)
 
 	etcdLog, err := cp.openLog("etcd.log")
 	if err != nil {
@@ -166,26 +168,23 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"etcd", "kube-apiserver"} {
-		if err := os.Mkdir(filepath.Join(cp.workDir, d), 0o700); err != nil {
-			return nil, err
-		}
-	}
 
 	cp.env = &envtest.Environment{
 		BinaryAssetsDirectory: binDir,
 		ControlPlane: envtest.ControlPlane{
+			// envtest makes (and removes) etcd's data directory and the
+			// apiserver's certificate directory itself: with directories
+			// given here, its retry after a failed start would reuse the
+			// certificates without knowing their CA.
 			Etcd: &envtest.Etcd{
-				Path:    filepath.Join(binDir, "etcd"),
-				DataDir: filepath.Join(cp.workDir, "etcd"),
-				Out:     etcdLog,
-				Err:     etcdLog,
+				Path: filepath.Join(binDir, "etcd"),
+				Out:  etcdLog,
+				Err:  etcdLog,
 			},
 			APIServer: &envtest.APIServer{
-				Path:    filepath.Join(binDir, "kube-apiserver"),
-				CertDir: filepath.Join(cp.workDir, "kube-apiserver"),
-				Out:     apiLog,
-				Err:     apiLog,
+				Path: filepath.Join(binDir, "kube-apiserver"),
+				Out:  apiLog,
+				Err:  apiLog,
 			},
 			KubectlPath: filepath.Join(binDir, "kubectl"),
 		},
@@ -205,8 +204,10 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	_, startErr := cp.env.Start()
 	// Register whatever envtest launched, even when Start failed half way.
 	for _, pid := range newChildPIDs(before, "etcd", "kube-apiserver") {
-		cp.reaper.watch(pid)
+		cp.reaper.watchPID(pid)
 	}
+	cp.reaper.watchDir(cp.env.ControlPlane.Etcd.DataDir)
+	cp.reaper.watchDir(cp.env.ControlPlane.APIServer.CertDir)
 	if startErr != nil {
 		return nil, fmt.Errorf("controlplane: starting etcd and kube-apiserver: %w%s", startErr, cp.tailHint())
 	}

@@ -10,11 +10,11 @@ import (
 )
 
 // A reaper is a small shell process that outlives this one: it learns the
-// process IDs of the control plane's children through a pipe, and when the
-// pipe closes without a "done" line (this process died without calling
-// Stop: a test time-out, a signal, os.Exit), it kills their process groups
-// and removes the work directory. Stop disarms it. The components' logs
-// are left in place for a post-mortem.
+// process IDs of the control plane's children and its directories through
+// a pipe, and when the pipe closes without a "done" line (this process
+// died without calling Stop: a test time-out, a signal, os.Exit), it kills
+// the children's process groups and removes the directories. Stop disarms
+// it. The components' logs are left in place for a post-mortem.
 type reaper struct {
 	mu sync.Mutex
 	w  *os.File // nil when no reaper could be started
@@ -22,23 +22,26 @@ type reaper struct {
 
 const reaperScript = `trap '' INT HUP
 pids=
-while read -r pid; do
-	[ "$pid" = done ] && exit 0
-	pids="$pids $pid"
+while read -r kind arg; do
+	case $kind in
+	pid) pids="$pids $arg" ;;
+	dir) set -- "$@" "$arg" ;;
+	done) exit 0 ;;
+	esac
 done
 for p in $pids; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
-rm -rf -- "$1"
+if [ $# -gt 0 ]; then rm -rf -- "$@"; fi
 `
 
-// startReaper starts a reaper for workDir. Failing to start one is not an
-// error: it only guards against leaks when this process dies abnormally.
-func startReaper(workDir string) *reaper {
+// startReaper starts a reaper. Failing to start one is not an error: it
+// only guards against leaks when this process dies abnormally.
+func startReaper() *reaper {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return &reaper{}
 	}
 	defer r.Close()
-	cmd := exec.Command("/bin/sh", "-c", reaperScript, "nsguard-controlplane-reaper", workDir)
+	cmd := exec.Command("/bin/sh", "-c", reaperScript, "nsguard-controlplane-reaper")
 	cmd.Stdin = r
 	// Out of the terminal's process group: a Ctrl-C that kills the tests
 	// must not kill the reaper too.
@@ -51,24 +54,33 @@ func startReaper(workDir string) *reaper {
 	return &reaper{w: w}
 }
 
-// watch tells the reaper about a child process (the leader of its own
+// watchPID tells the reaper about a child process (the leader of its own
 // process group).
-func (r *reaper) watch(pid int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.w != nil {
-		_, _ = r.w.WriteString(strconv.Itoa(pid) + "\n")
+func (r *reaper) watchPID(pid int) { r.send("pid " + strconv.Itoa(pid)) }
+
+// watchDir tells the reaper about a directory to remove.
+func (r *reaper) watchDir(dir string) {
+	if dir != "" && !strings.ContainsAny(dir, "\n") {
+		r.send("dir " + dir)
 	}
 }
 
 // disarm lets the reaper exit without killing anything.
 func (r *reaper) disarm() {
+	r.send("done")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.w != nil {
-		_, _ = r.w.WriteString("done\n")
 		_ = r.w.Close()
 		r.w = nil
+	}
+}
+
+func (r *reaper) send(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.w != nil {
+		_, _ = r.w.WriteString(line + "\n")
 	}
 }
 

@@ -46,7 +46,10 @@ func Main(m *testing.M, cp **ControlPlane, opts Options) int {
 	}
 	c, err := Start(context.Background(), opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "controlplane: %v\ncontrolplane: logs in %s\n", err, opts.LogDir)
+		fmt.Fprintln(os.Stderr, err)
+		if keepLogs(opts.LogDir, ownLogDir) {
+			fmt.Fprintf(os.Stderr, "controlplane: logs in %s\n", opts.LogDir)
+		}
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "controlplane: Kubernetes %s started in %s; logs in %s\n",
@@ -97,7 +100,10 @@ func StartForTest(t testing.TB, opts Options) *ControlPlane {
 	}
 	c, err := Start(t.Context(), opts)
 	if err != nil {
-		t.Fatalf("%v\nlogs in %s", err, opts.LogDir)
+		if keepLogs(opts.LogDir, ownLogDir) {
+			t.Fatalf("%v\nlogs in %s", err, opts.LogDir)
+		}
+		t.Fatal(err)
 	}
 	t.Logf("control plane started in %s; logs in %s", c.StartedIn().Round(1e7), c.LogDir())
 	t.Cleanup(func() {
@@ -133,4 +139,18 @@ func (cp *ControlPlane) NewNamespace(t testing.TB, prefix string) string {
 		}
 	})
 	return ns.Name
+}
+
+// keepLogs reports whether a log directory is worth keeping after a failed
+// start, and removes it otherwise (when it is ours and empty).
+func keepLogs(dir string, own bool) bool {
+	if !own {
+		return true
+	}
+	entries, err := os.ReadDir(dir)
+	if err == nil && len(entries) == 0 {
+		_ = os.Remove(dir)
+		return false
+	}
+	return true
 }

@@ -1,0 +1,28 @@
+package e2e
+
+import (
+	"os"
+	"testing"
+
+	"github.com/nsguard/nsguard/test/controlplane"
+)
+
+// cluster is the control plane shared by every test of the package: etcd,
+// kube-apiserver and kube-controller-manager, started once by TestMain.
+// It is nil in -short mode; tests get it through requireCluster.
+var cluster *controlplane.ControlPlane
+
+func TestMain(m *testing.M) {
+	os.Exit(controlplane.Main(m, &cluster, controlplane.Options{}))
+}
+
+// requireCluster skips t in -short mode and otherwise returns the shared
+// control plane.
+func requireCluster(t *testing.T) *controlplane.ControlPlane {
+	t.Helper()
+	controlplane.Skip(t)
+	if cluster == nil {
+		t.Fatal("no control plane: TestMain did not start one")
+	}
+	return cluster
+}
