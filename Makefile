@@ -21,6 +21,12 @@ export KUBEBUILDER_ASSETS ?= $(K8S_BIN)
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
 
+##@ Demo
+
+.PHONY: demo
+demo: build k8s-bin ## Start a local control plane and watch nsguard catch, explain and un-stick a namespace.
+	$(GO) run ./hack/demo -nsguard $(NSGUARD)
+
 ##@ Build
 
 .PHONY: build
@@ -84,12 +90,11 @@ docs: ## Regenerate docs/rules.md from the rule metadata.
 docs-check: ## Fail when docs/rules.md is stale.
 	$(GO) run ./hack/gendocs -check
 
-##@ Benchmarks
-
--include hack/bench.mk
-
 ##@ Clean
 
 .PHONY: clean
 clean: ## Remove bin/ (the control-plane binaries too).
 	rm -rf $(BIN)
+
+# Benchmarks (bench, bench-lint, bench-diagnose) live in their own file.
+-include hack/bench.mk
