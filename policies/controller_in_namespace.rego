@@ -1,0 +1,131 @@
+# METADATA
+# title: Controller runs in the namespace whose finalizers it removes
+# description: >-
+#   A workload in namespace N removes a finalizer that objects in N carry (or
+#   will get from their controller): the finalizer catalog says so, or its
+#   service account may update those objects. Deleting N deletes the
+#   controller too. Since Kubernetes 1.34 (OrderedNamespaceDeletion, KEP-5080)
+#   the namespace controller deletes pods first, so the controller is always
+#   gone before its objects and the namespace hangs in Terminating; before
+#   1.34 it is a race (warn). When the only evidence is a service account
+#   that may update everything (`*`), or another candidate controller runs
+#   outside N, the finding is a warning. Fix: delete those objects, and wait
+#   for them to go, before deleting the namespace; or run the controller in
+#   another namespace. Finalizers that Kubernetes itself handles never fire.
+# custom:
+#   id: controller-in-namespace
+#   severity: deny
+#   live: false
+package nsguard.rules.controller_in_namespace
+
+import data.nsguard.lib.k8s
+
+findings contains f if {
+	some fact in input.finalizers
+	not fact.builtin
+	ns := fact.namespace
+	k8s.candidate(ns)
+	some h in fact.handlers
+	_qualified(fact, h)
+	h.namespace == ns
+	f := {
+		"msg": _message(fact, h, ns),
+		"severity": _severity(fact, h, ns),
+		"object": h.workload,
+		"namespace": ns,
+		"fix": sprintf("kubectl delete %s --all -n %s --wait=true", [_resources(fact), ns]),
+	}
+}
+
+# Catalog evidence (workload labels, Lease) beats RBAC inference: when a
+# handler was found through the catalog, the RBAC-only ones are ignored.
+_strong(h) if "catalog" in h.via
+
+_has_strong(fact) if {
+	some h in fact.handlers
+	_strong(h)
+}
+
+_qualified(fact, h) if {
+	_has_strong(fact)
+	_strong(h)
+}
+
+_qualified(fact, h) if {
+	not _has_strong(fact)
+	some v in h.via
+	v in {"rbac", "rbac-wildcard"}
+}
+
+_wildcard_only(h) if {
+	"rbac-wildcard" in h.via
+	not "catalog" in h.via
+	not "rbac" in h.via
+}
+
+# Another qualified handler outside the namespace may be the one that
+# removes the finalizer.
+_elsewhere(fact, ns) if {
+	some h in fact.handlers
+	_qualified(fact, h)
+	h.namespace != ns
+}
+
+_weak(_, _, _) if not k8s.pods_deleted_first
+
+_weak(_, h, _) if _wildcard_only(h)
+
+_weak(fact, _, ns) if _elsewhere(fact, ns)
+
+_severity(fact, h, ns) := "warn" if _weak(fact, h, ns)
+
+_severity(fact, h, ns) := "deny" if not _weak(fact, h, ns)
+
+# fact.kinds are "Kind.group"; lowercased, kubectl accepts them as types.
+_resources(fact) := concat(",", sort([lower(k) | some k in fact.kinds]))
+
+_count_text(fact) := sprintf("%d %s object(s)", [count(fact.objects), concat(", ", fact.kinds)]) if {
+	count(object.get(fact, "expected", [])) == 0
+}
+
+_count_text(fact) := sprintf("%d %s object(s) (their controller adds it)", [count(fact.expected), concat(", ", fact.kinds)]) if {
+	count(fact.objects) == 0
+	count(object.get(fact, "expected", [])) > 0
+}
+
+_count_text(fact) := sprintf("%d %s object(s) (%d carry it, the controller adds it to the others)", [
+	count(fact.objects) + count(fact.expected),
+	concat(", ", fact.kinds),
+	count(fact.objects),
+]) if {
+	count(fact.objects) > 0
+	count(object.get(fact, "expected", [])) > 0
+}
+
+_why(_) := "since Kubernetes 1.34 the namespace controller deletes pods first, so the controller is gone before its objects and the namespace hangs in Terminating" if {
+	k8s.pods_deleted_first
+}
+
+_why(_) := "deleting the namespace races the controller against its objects (from Kubernetes 1.34 pods are deleted first and the controller always loses), and the namespace can hang in Terminating" if {
+	not k8s.pods_deleted_first
+}
+
+_caveat(fact, h, ns) := concat("", [
+	_wildcard_note(h),
+	_elsewhere_note(fact, ns),
+])
+
+_wildcard_note(h) := " (evidence: only that its service account may update every resource)" if _wildcard_only(h)
+
+_wildcard_note(h) := "" if not _wildcard_only(h)
+
+_elsewhere_note(fact, ns) := " (another candidate controller runs outside the namespace; if it is the one that removes the finalizer, the deletion does not hang)" if {
+	_elsewhere(fact, ns)
+}
+
+_elsewhere_note(fact, ns) := "" if not _elsewhere(fact, ns)
+
+_message(fact, h, ns) := sprintf(
+	"%s removes finalizer %s from %s in namespace %s and runs in that namespace%s: %s. Delete those objects, and wait for them to go, before deleting the namespace, or run the controller in another namespace.",
+	[k8s.describe(h.workload), fact.finalizer, _count_text(fact), ns, _caveat(fact, h, ns), _why(fact)],
+)

@@ -1,0 +1,173 @@
+package policies
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+
+	"github.com/nsguard/nsguard/inventory"
+)
+
+// preparedRules is one query that returns the findings of several rules as
+// an array, in the order of rules.
+type preparedRules struct {
+	rules []*Rule
+	query rego.PreparedEvalQuery
+}
+
+// prepare compiles one query that evaluates the findings of every given rule
+// in a single pass: [data.nsguard.rules.a.findings, data.nsguard.rules.b.findings, …].
+// Shared helpers (the catalog lookups, the libraries' comprehensions) are
+// then computed once per evaluation instead of once per rule. Measured on
+// 10,000 objects: one query per rule took slightly more CPU, and running
+// those in parallel on 2 cores cut the wall time by about 10% for 40% more
+// CPU, which the lint pipeline needs for parsing; one query it is.
+func prepare(ctx context.Context, c *ast.Compiler, store storage.Store, rules []*Rule) (preparedRules, error) {
+	p := preparedRules{rules: rules}
+	if len(rules) == 0 {
+		return p, nil
+	}
+	terms := make([]*ast.Term, len(rules))
+	for i, r := range rules {
+		terms[i] = ast.NewTerm(r.path.Append(ast.StringTerm("findings")))
+	}
+	q, err := rego.New(
+		rego.ParsedQuery(ast.NewBody(ast.NewExpr(ast.ArrayTerm(terms...)))),
+		rego.Compiler(c),
+		rego.Store(store),
+		// Keep the result as AST: no conversion to Go values and back.
+		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return p, fmt.Errorf("prepare policies: %w", asCompileError(err))
+	}
+	p.query = q
+	return p, nil
+}
+
+func (p preparedRules) eval(ctx context.Context, input ast.Value) ([]Finding, error) {
+	if len(p.rules) == 0 {
+		return nil, nil
+	}
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate policies: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, nil
+	}
+	t, ok := rs[0].Expressions[0].Value.(*ast.Term)
+	if !ok {
+		return nil, fmt.Errorf("evaluate policies: unexpected result %T", rs[0].Expressions[0].Value)
+	}
+	arr, ok := t.Value.(*ast.Array)
+	if !ok || arr.Len() != len(p.rules) {
+		return nil, fmt.Errorf("evaluate policies: unexpected result %v", t)
+	}
+	var out []Finding
+	for i, r := range p.rules {
+		out, err = appendFindings(out, r, arr.Elem(i))
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// appendFindings converts a rule's findings (a set, or an array) to Findings.
+func appendFindings(out []Finding, r *Rule, t *ast.Term) ([]Finding, error) {
+	var err error
+	add := func(ft *ast.Term) {
+		if err != nil {
+			return
+		}
+		var f Finding
+		if f, err = toFinding(r, ft); err == nil {
+			out = append(out, f)
+		}
+	}
+	switch v := t.Value.(type) {
+	case ast.Set:
+		v.Foreach(add)
+	case *ast.Array:
+		v.Foreach(add)
+	default:
+		return nil, fmt.Errorf("rule %s (%s): findings must be a set of objects, got %v", r.ID, r.File, ast.TypeName(v))
+	}
+	return out, err
+}
+
+func toFinding(r *Rule, t *ast.Term) (Finding, error) {
+	f := Finding{Rule: r.ID, Severity: r.Severity, Object: inventory.ObjectRef{ID: -1}}
+	obj, ok := t.Value.(ast.Object)
+	if !ok {
+		return f, fmt.Errorf("rule %s (%s): a finding must be an object, got %v", r.ID, r.File, t)
+	}
+	msg, ok := stringField(obj, "msg")
+	if !ok || strings.TrimSpace(msg) == "" {
+		return f, fmt.Errorf("rule %s (%s): finding without msg: %v", r.ID, r.File, t)
+	}
+	f.Message = msg
+	if sev, ok := stringField(obj, "severity"); ok {
+		if sev != SeverityDeny && sev != SeverityWarn {
+			return f, fmt.Errorf("rule %s (%s): finding severity must be deny or warn, got %q", r.ID, r.File, sev)
+		}
+		f.Severity = sev
+	}
+	f.Fix, _ = stringField(obj, "fix")
+	f.Namespace, _ = stringField(obj, "namespace")
+	if o := obj.Get(ast.StringTerm("object")); o != nil {
+		ref, ok := o.Value.(ast.Object)
+		if !ok {
+			return f, fmt.Errorf("rule %s (%s): finding object must be an object's ref, got %v", r.ID, r.File, o)
+		}
+		// Accept the whole object as well as its ref.
+		if inner := ref.Get(ast.StringTerm("ref")); inner != nil {
+			if io, ok := inner.Value.(ast.Object); ok {
+				ref = io
+			}
+		}
+		f.Object = toRef(ref)
+	}
+	return f, nil
+}
+
+func stringField(obj ast.Object, key string) (string, bool) {
+	t := obj.Get(ast.StringTerm(key))
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.Value.(ast.String)
+	return string(s), ok
+}
+
+func toRef(obj ast.Object) inventory.ObjectRef {
+	r := inventory.ObjectRef{ID: -1}
+	if t := obj.Get(ast.StringTerm("id")); t != nil {
+		if n, ok := t.Value.(ast.Number); ok {
+			if i, err := json.Number(n).Int64(); err == nil {
+				r.ID = int(i)
+			}
+		}
+	}
+	r.APIVersion, _ = stringField(obj, "apiVersion")
+	r.Group, _ = stringField(obj, "group")
+	r.Version, _ = stringField(obj, "version")
+	r.Kind, _ = stringField(obj, "kind")
+	r.Resource, _ = stringField(obj, "resource")
+	r.Namespace, _ = stringField(obj, "namespace")
+	r.Name, _ = stringField(obj, "name")
+	if r.APIVersion != "" && r.Version == "" {
+		if g, v, ok := strings.Cut(r.APIVersion, "/"); ok {
+			r.Group, r.Version = g, v
+		} else {
+			r.Version = r.APIVersion
+		}
+	}
+	return r
+}

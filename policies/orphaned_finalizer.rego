@@ -1,0 +1,74 @@
+# METADATA
+# title: Finalizer whose controller is gone
+# description: >-
+#   An object in the namespace keeps a finalizer and the controller that would
+#   remove it is gone: no workload matches the catalog, no Lease is renewed,
+#   no service account may update the object (the live inventory's evidence).
+#   Nothing will ever remove the finalizer, so the namespace stays
+#   Terminating. The finding says what the finalizer protects and, from the
+#   finalizer catalog, whether removing it by hand leaks anything (cloud load
+#   balancers, volumes, DNS records, certificates); the kubectl patch that
+#   removes it is given only when that is safe. Fix: reinstall or restart the
+#   controller so it cleans up; remove the finalizer by hand only where safe.
+# custom:
+#   id: orphaned-finalizer
+#   severity: deny
+#   live: true
+package nsguard.rules.orphaned_finalizer
+
+import data.nsguard.lib.catalog
+import data.nsguard.lib.k8s
+
+findings contains f if {
+	k8s.live
+	some fact in input.finalizers
+	fact.liveness == "absent"
+	not fact.builtin
+	k8s.candidate(fact.namespace)
+	some id in fact.objects
+	obj := input.objects[id]
+	some i, name in obj.metadata.finalizers
+	name == fact.finalizer
+	f := object.union(
+		{
+			"msg": sprintf(
+				"%s keeps finalizer %s and its controller is gone (%s), so nothing will remove it and namespace %s stays Terminating. %s",
+				[k8s.describe(obj.ref), fact.finalizer, _evidence(fact), fact.namespace, _advice(fact)],
+			),
+			"object": obj.ref,
+			"namespace": fact.namespace,
+		},
+		_fix(fact, obj, i),
+	)
+}
+
+_evidence(fact) := concat("; ", fact.evidence) if count(object.get(fact, "evidence", [])) > 0
+
+_evidence(fact) := "no controller found" if count(object.get(fact, "evidence", [])) == 0
+
+_advice(fact) := sprintf("It protects %s; removing it by hand is safe: %s", [e.protects, e.removal]) if {
+	e := catalog.fact_entry(fact)
+	e.leaks == false
+}
+
+_advice(fact) := sprintf("It protects %s; removing it by hand leaks: %s Reinstall %s so it cleans up, or clean up by hand before removing the finalizer.", [e.protects, e.removal, e.handledBy]) if {
+	e := catalog.fact_entry(fact)
+	e.leaks != false
+}
+
+_advice(fact) := "nsguard's finalizer catalog does not know it: find out what it protects before removing it, or reinstall its controller." if {
+	not catalog.fact_entry(fact)
+}
+
+# The patch tests that the finalizer is still at that index, so it never
+# removes another one.
+_fix(fact, obj, i) := {"fix": sprintf(
+	"kubectl patch %s --type=json -p '[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":\"%s\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]'",
+	[k8s.kubectl_object(obj.ref), i, fact.finalizer, i],
+)} if {
+	catalog.fact_entry(fact).leaks == false
+}
+
+_fix(fact, _, _) := {} if not _safe(fact)
+
+_safe(fact) if catalog.fact_entry(fact).leaks == false
