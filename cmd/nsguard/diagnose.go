@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nsguard/nsguard/diagnose"
+	"github.com/nsguard/nsguard/inventory"
+	"github.com/nsguard/nsguard/policies"
+)
+
+type diagnoseOptions struct {
+	output     string
+	color      string
+	timeout    time.Duration
+	workers    int
+	verbosity  int
+	policyDirs []string
+	dataFiles  []string
+	// kubectl's connection flags, bound the way kubectl binds them (its
+	// genericclioptions.ConfigFlags wraps these same clientcmd overrides;
+	// using them directly spares the binary cli-runtime's printers and
+	// kustomize).
+	loading   *clientcmd.ClientConfigLoadingRules
+	overrides *clientcmd.ConfigOverrides
+}
+
+func newDiagnoseCommand(s *streams) *cobra.Command {
+	o := &diagnoseOptions{loading: clientcmd.NewDefaultClientConfigLoadingRules(), overrides: &clientcmd.ConfigOverrides{}}
+	cmd := &cobra.Command{
+		Use:   "diagnose NAMESPACE",
+		Short: "Explain what blocks the deletion of a namespace, or what would block it",
+		Long: `Diagnose reads a live cluster and explains why a namespace is stuck in
+Terminating, or, for a namespace that is still Active, what would block its
+deletion if it were deleted now (a pre-flight check).
+
+The report gives the namespace's state and conditions, each object left with
+its finalizers, the controller responsible for each finalizer with its
+liveness and the evidence, the root cause in plain words, and an ordered fix
+plan with the exact commands, safe steps first. It says which finalizers are
+unsafe to remove by hand and what would leak.
+
+Diagnose only reads (get and list); see docs/diagnose.md for the read-only
+RBAC it needs. It never needs kubectl proxy, anonymous access or
+cluster-admin. Installed as kubectl-nsguard it runs as "kubectl nsguard
+diagnose NAMESPACE".
+
+Exit codes: 0 nothing blocks, 1 something blocks (findings of severity deny),
+2 usage or connection error.`,
+		Example: `  # Why is namespace "shop" stuck in Terminating?
+  nsguard diagnose shop
+
+  # Would anything block the deletion of "shop" now? (same command)
+  kubectl nsguard diagnose shop --context prod
+
+  # For scripts
+  nsguard diagnose shop -o json --timeout 10s`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiagnose(cmd.Context(), s, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&o.color, "color", "auto", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "time allowed for reading the cluster; after it the report is printed, marked incomplete")
+	f.IntVar(&o.workers, "workers", inventory.DefaultClusterWorkers, "API requests in flight at once")
+	f.IntVarP(&o.verbosity, "verbose", "v", 0, "log level on standard error: 1 shows the inventory's progress and timing")
+	f.StringArrayVar(&o.policyDirs, "policy", nil, "directory or file of additional Rego policies (repeatable)")
+	f.StringArrayVar(&o.dataFiles, "data", nil, "JSON or YAML data file for the policies, e.g. finalizer catalog entries (repeatable)")
+	f.StringVar(&o.loading.ExplicitPath, clientcmd.RecommendedConfigPathFlag, "", "path to the kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+	clientcmd.BindOverrideFlags(o.overrides, f, clientcmd.RecommendedConfigOverrideFlags(""))
+	f.Lookup(clientcmd.FlagNamespace).Usage = "the namespace to diagnose, as an alternative to the argument"
+	return cmd
+}
+
+func runDiagnose(ctx context.Context, s *streams, o *diagnoseOptions, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	namespace, err := o.namespace(args)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	switch o.color {
+	case "auto", "always", "never":
+	default:
+		return withCode(exitUsage, fmt.Errorf("unknown --color %q (want auto, always or never)", o.color))
+	}
+	renderer, err := diagnose.NewRenderer(o.output, o.useColor(s.Out))
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if o.workers < 1 {
+		return withCode(exitUsage, fmt.Errorf("--workers must be at least 1"))
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(o.loading, o.overrides).ClientConfig()
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("load kubeconfig: %w", err))
+	}
+	engine, err := policies.New(ctx, policies.Options{PolicyDirs: o.policyDirs, DataFiles: o.dataFiles})
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("load policies: %w", err))
+	}
+	res, err := diagnose.Run(ctx, cfg, namespace, engine, diagnose.RunOptions{
+		Timeout: o.timeout,
+		Cluster: inventory.ClusterOptions{Workers: o.workers, Logger: o.logger(s.ErrOut)},
+	})
+	if err != nil {
+		if errors.Is(err, inventory.ErrNamespaceNotFound) {
+			return withCode(exitUsage, fmt.Errorf("namespace %q not found", namespace))
+		}
+		return withCode(exitUsage, err)
+	}
+	if err := renderer.Render(s.Out, res.Report); err != nil {
+		return withCode(exitUsage, fmt.Errorf("write report: %w", err))
+	}
+	if res.Report.Blocked {
+		return withCode(exitFindings, nil)
+	}
+	return nil
+}
+
+// namespace is the argument, or kubectl's -n when given instead.
+func (o *diagnoseOptions) namespace(args []string) (string, error) {
+	flagNS := o.overrides.Context.Namespace
+	switch {
+	case len(args) == 1 && flagNS != "" && flagNS != args[0]:
+		return "", fmt.Errorf("namespace given twice: %q and -n %q", args[0], flagNS)
+	case len(args) == 1:
+		return args[0], nil
+	case flagNS != "":
+		return flagNS, nil
+	}
+	return "", errors.New("which namespace? usage: nsguard diagnose NAMESPACE")
+}
+
+func (o *diagnoseOptions) useColor(w io.Writer) bool {
+	switch o.color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func (o *diagnoseOptions) logger(w io.Writer) logr.Logger {
+	if o.verbosity <= 0 {
+		return logr.Discard()
+	}
+	return funcr.New(func(prefix, args string) {
+		fmt.Fprintln(w, prefix, args)
+	}, funcr.Options{Verbosity: o.verbosity})
+}
