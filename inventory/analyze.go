@@ -465,9 +465,9 @@ func (a *analysis) liveness(f *FinalizerFact, e *catalog.Entry, external []strin
 		for _, x := range external {
 			f.Evidence = append(f.Evidence, "no workload in the cluster handles it, but "+x+" (a controller may run outside the cluster)")
 		}
-	case !a.s.Complete:
+	case a.s.ControllerFactsIncomplete:
 		f.Liveness = LivenessUnknown
-		f.Evidence = append(f.Evidence, "no controller found, but the snapshot is incomplete")
+		f.Evidence = append(f.Evidence, "no controller found, but not every workload, Lease or RBAC object could be read")
 	default:
 		f.Liveness = LivenessAbsent
 		if e != nil {

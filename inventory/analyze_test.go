@@ -354,3 +354,18 @@ spec:
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestAnalyzeIncompleteControllerFactsNeverConcludeAbsent(t *testing.T) {
+	s := snapshotOf(t, SourceCluster, operatorRBAC)
+	s.Complete = false // e.g. an unavailable APIService: no effect on liveness
+	Analyze(s, mustCatalog(t), testNow)
+	if f := onlyFact(t, s, "widgets.example.com/cleanup"); f.Liveness != LivenessAbsent {
+		t.Errorf("an unrelated gap changed liveness to %s", f.Liveness)
+	}
+	s = snapshotOf(t, SourceCluster, operatorRBAC)
+	s.ControllerFactsIncomplete = true // e.g. Deployments could not be listed
+	Analyze(s, mustCatalog(t), testNow)
+	if f := onlyFact(t, s, "widgets.example.com/cleanup"); f.Liveness != LivenessUnknown {
+		t.Errorf("liveness = %s with workloads unread, want unknown", f.Liveness)
+	}
+}

@@ -188,6 +188,16 @@ type problem struct {
 	// impact says what stays unknown because of it (optional).
 	impact string
 	reason string
+	// controllerFacts: what was missed tells who handles finalizers
+	// (workloads, Leases, cluster RBAC); see Snapshot.ControllerFactsIncomplete.
+	controllerFacts bool
+}
+
+// controllerTypes are the namespaced types (resource.group, as in
+// problem.typeName) that tell who may remove finalizers in the namespace.
+var controllerTypes = map[string]bool{
+	"roles.rbac.authorization.k8s.io":        true,
+	"rolebindings.rbac.authorization.k8s.io": true,
 }
 
 func (g *gatherer) addProblem(p problem) {
@@ -309,6 +319,11 @@ func (g *gatherer) snapshot() *Snapshot {
 
 	s.Incomplete = summarizeProblems(g.problems, g.discovery.FailedGroupVersions)
 	s.Complete = len(s.Incomplete) == 0
+	for _, p := range g.problems {
+		if p.controllerFacts || controllerTypes[p.typeName] {
+			s.ControllerFactsIncomplete = true
+		}
+	}
 	return s
 }
 

@@ -31,6 +31,8 @@ type fullList struct {
 	typeName string
 	// what and impact word a failure of a cluster-wide LIST.
 	what, impact string
+	// controllerFacts: the LIST tells who handles finalizers.
+	controllerFacts bool
 }
 
 // clusterLists are the cluster-wide LISTs of one snapshot. Roles and
@@ -44,15 +46,15 @@ func clusterLists(namespace string) []fullList {
 	}
 	workloads := "which controllers run, and whether they are ready, is unknown outside the namespace"
 	return []fullList{
-		{gvr: gvr("apps", "v1", "deployments"), kind: "Deployment", coversNamespace: true, what: "Deployments cluster-wide", impact: workloads},
-		{gvr: gvr("apps", "v1", "statefulsets"), kind: "StatefulSet", coversNamespace: true, what: "StatefulSets cluster-wide", impact: workloads},
-		{gvr: gvr("apps", "v1", "daemonsets"), kind: "DaemonSet", coversNamespace: true, what: "DaemonSets cluster-wide", impact: workloads},
+		{gvr: gvr("apps", "v1", "deployments"), kind: "Deployment", coversNamespace: true, what: "Deployments cluster-wide", impact: workloads, controllerFacts: true},
+		{gvr: gvr("apps", "v1", "statefulsets"), kind: "StatefulSet", coversNamespace: true, what: "StatefulSets cluster-wide", impact: workloads, controllerFacts: true},
+		{gvr: gvr("apps", "v1", "daemonsets"), kind: "DaemonSet", coversNamespace: true, what: "DaemonSets cluster-wide", impact: workloads, controllerFacts: true},
 		{gvr: gvr("coordination.k8s.io", "v1", "leases"), kind: "Lease", coversNamespace: true, fieldSelector: leaseSelector,
-			what: "Leases cluster-wide", impact: "controller liveness from leader-election Leases is unknown"},
+			what: "Leases cluster-wide", impact: "controller liveness from leader-election Leases is unknown", controllerFacts: true},
 		{gvr: gvr("rbac.authorization.k8s.io", "v1", "clusterroles"), kind: "ClusterRole",
-			what: "ClusterRoles", impact: "which service accounts may remove finalizers is unknown"},
+			what: "ClusterRoles", impact: "which service accounts may remove finalizers is unknown", controllerFacts: true},
 		{gvr: gvr("rbac.authorization.k8s.io", "v1", "clusterrolebindings"), kind: "ClusterRoleBinding",
-			what: "ClusterRoleBindings", impact: "which service accounts may remove finalizers is unknown"},
+			what: "ClusterRoleBindings", impact: "which service accounts may remove finalizers is unknown", controllerFacts: true},
 		{gvr: gvr("apiextensions.k8s.io", "v1", "customresourcedefinitions"), kind: "CustomResourceDefinition",
 			what: "CustomResourceDefinitions", impact: "conversion webhooks are unknown"},
 		{gvr: gvr("apiregistration.k8s.io", "v1", "apiservices"), kind: "APIService",
@@ -137,7 +139,7 @@ func (g *gatherer) listFailed(ctx context.Context, l fullList, err error, partia
 		g.markFailed(l.gvr.GroupResource())
 		return
 	}
-	g.addProblem(problem{what: l.what, reason: reason, impact: l.impact})
+	g.addProblem(problem{what: l.what, reason: reason, impact: l.impact, controllerFacts: l.controllerFacts})
 	if l.coversNamespace && apierrors.IsForbidden(err) && !partial {
 		nl := fullList{gvr: l.gvr, kind: l.kind, namespace: g.ns, typeName: schema.GroupResource{Group: l.gvr.Group, Resource: l.gvr.Resource}.String()}
 		g.listFull(ctx, nl)

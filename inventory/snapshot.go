@@ -68,6 +68,12 @@ type Snapshot struct {
 	// Incomplete then lists, in words, what was not checked.
 	Complete   bool     `json:"complete"`
 	Incomplete []string `json:"incomplete,omitempty"`
+	// ControllerFactsIncomplete is set by a source when what tells who
+	// handles finalizers (workloads, Leases, RBAC) could not all be read.
+	// Analyze then never concludes that a controller is absent. Other gaps
+	// (an unavailable APIService, a type that could not be listed) leave
+	// that conclusion sound, so Complete alone is not the test.
+	ControllerFactsIncomplete bool `json:"-"`
 }
 
 // KubeVersion is the Kubernetes version that rules reason about (from

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -59,6 +61,11 @@ explains the ones that still do. One set of Rego policies drives every command:
   nsguard policy     tests built-in and custom policies`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	// Installed as kubectl-nsguard, kubectl runs it as a plugin: help and
+	// usage then say "kubectl nsguard".
+	if strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-") {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl nsguard"}
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
