@@ -31,6 +31,7 @@ var (
 func splitYAML(data []byte) []document {
 	data = bytes.TrimPrefix(data, bom)
 	var docs []document
+	f := &markerFinder{data: data, dash: -1, dot: -1}
 	start, startLine := 0, 1 // the document being collected
 	pos, line := 0, 1        // a line start and its number
 	for {
@@ -41,7 +42,7 @@ func splitYAML(data []byte) []document {
 		} else {
 			// Search from the newline before pos so that a marker on the
 			// line at pos is found too.
-			at, kind = nextMarker(data, max(pos-1, 0))
+			at, kind = f.next(max(pos-1, 0))
 		}
 		if at < 0 {
 			break
@@ -76,29 +77,53 @@ func appendDoc(docs []document, b []byte, line int) []document {
 	return append(docs, document{data: b, line: line})
 }
 
-// nextMarker returns the offset of the next line at or after from (exclusive
-// of a marker at from itself) that starts with a document marker, and
-// which marker it is.
-func nextMarker(data []byte, from int) (int, byte) {
-	for from < len(data) {
-		i := bytes.Index(data[from:], docStart[:2])
-		j := bytes.Index(data[from:], docEnd[:2])
+// markerFinder finds document markers at line starts. It remembers where
+// the next "\n-" and "\n." are so that a file without "..." lines is not
+// rescanned for them at every "---".
+type markerFinder struct {
+	data      []byte
+	dash, dot int // offset of the next candidate, -1 when none is left
+	dashDone  bool
+	dotDone   bool
+}
+
+func (f *markerFinder) find(from int, pat []byte, cached *int, done *bool) int {
+	if *done {
+		return -1
+	}
+	if *cached >= from {
+		return *cached
+	}
+	i := bytes.Index(f.data[from:], pat)
+	if i < 0 {
+		*done = true
+		return -1
+	}
+	*cached = from + i
+	return *cached
+}
+
+// next returns the offset of the next line at or after from+1 that starts
+// with a document marker, and which marker it is.
+func (f *markerFinder) next(from int) (int, byte) {
+	for {
+		i := f.find(from, docStart, &f.dash, &f.dashDone)
+		j := f.find(from, docEnd, &f.dot, &f.dotDone)
 		if i < 0 && j < 0 {
 			return -1, 0
 		}
 		var at int
 		var kind byte
 		if j < 0 || (i >= 0 && i < j) {
-			at, kind = from+i+1, '-'
+			at, kind = i+1, '-'
 		} else {
-			at, kind = from+j+1, '.'
+			at, kind = j+1, '.'
 		}
-		if isMarker(data, at, kind) {
+		if isMarker(f.data, at, kind) {
 			return at, kind
 		}
 		from = at
 	}
-	return -1, 0
 }
 
 // isMarker reports whether data[at:] starts with "---" or "..." followed by a

@@ -1,0 +1,506 @@
+// Package lint is the manifest front end of nsguard: it reads manifests
+// (files, directories, standard input) with the position of every object,
+// and writes findings as text, JSON, SARIF or JUnit with an exit code.
+package lint
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nsguard/nsguard/inventory"
+)
+
+// StdinName is how standard input is named in reports.
+const StdinName = "<stdin>"
+
+// ReadOptions configure Read.
+type ReadOptions struct {
+	// Stdin is read for the path "-".
+	Stdin io.Reader
+	// Workers bounds the files read and the documents parsed at once;
+	// 0 means runtime.GOMAXPROCS(0).
+	Workers int
+	// Convert turns a decoded object into a trimmed inventory object; nil
+	// means inventory.NewObject. It runs on the workers, so trimming is
+	// parallel too.
+	Convert func(map[string]any) (*inventory.Object, error)
+}
+
+// ReadResult is everything read from the inputs, in input order: the
+// files in the order given (directories walked in lexical order), the
+// objects of each file in document order.
+type ReadResult struct {
+	// Objects carry their Position.
+	Objects []*inventory.Object
+	// Files are the display names of the files read, in order.
+	Files []string
+	// Errors are the unreadable files, malformed documents and objects that
+	// are not Kubernetes objects; every other object is still read.
+	Errors []*InputError
+}
+
+// InputError is a problem with the input, at a file and (when known) line.
+type InputError struct {
+	File string `json:"file"`
+	Line int    `json:"line,omitempty"`
+	Msg  string `json:"message"`
+}
+
+func (e *InputError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// manifestExts are the extensions read when walking a directory. Files named
+// on the command line are read whatever their name.
+var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
+
+// input is one file (or standard input) to read.
+type input struct {
+	name string // display name
+	path string // "" for standard input
+	json bool
+	// filled by the read phase
+	data []byte
+	docs []document
+	err  *InputError
+}
+
+// unit is one piece of parsing work: a YAML document or a whole JSON input.
+type unit struct {
+	in  *input
+	doc document
+	// filled by the parse phase
+	objects []*inventory.Object
+	errs    []*InputError
+	// lastLine, when set, is the last line of the document.
+	lastLine int
+}
+
+// Read reads every path (files, directories walked recursively for .yaml,
+// .yml and .json, or "-" for standard input) as one bundle. Problems with
+// the input are in ReadResult.Errors; the error return is only for a
+// cancelled context.
+func Read(ctx context.Context, paths []string, opts ReadOptions) (*ReadResult, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Convert == nil {
+		opts.Convert = inventory.NewObject
+	}
+	res := &ReadResult{}
+	inputs := expand(paths)
+
+	// Phase 1: read and split files. Standard input is read here too, once.
+	parallel(ctx, len(inputs), opts.Workers, func(i int) {
+		in := inputs[i]
+		if in.err != nil {
+			return
+		}
+		var err error
+		if in.path == "" {
+			if opts.Stdin == nil {
+				err = errors.New("no standard input")
+			} else {
+				in.data, err = io.ReadAll(opts.Stdin)
+			}
+		} else {
+			in.data, err = os.ReadFile(in.path)
+		}
+		if err != nil {
+			in.err = &InputError{File: in.name, Msg: fmt.Sprintf("read: %v", unwrapPathError(err))}
+			return
+		}
+		if !in.json && in.path == "" && looksLikeJSON(in.data) {
+			in.json = true
+		}
+		if !in.json {
+			in.docs = splitYAML(in.data)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Phase 2: parse the documents of every file in parallel, so one big
+	// file does not hold up a worker while the others idle.
+	var units []*unit
+	for _, in := range inputs {
+		if in.err != nil {
+			continue
+		}
+		if in.json {
+			units = append(units, &unit{in: in, doc: document{data: in.data, line: 1}})
+			continue
+		}
+		for _, d := range in.docs {
+			units = append(units, &unit{in: in, doc: d})
+		}
+	}
+	parallel(ctx, len(units), opts.Workers, func(i int) {
+		u := units[i]
+		if u.in.json {
+			parseJSONUnit(u, opts.Convert)
+		} else {
+			parseYAMLUnit(u, opts.Convert)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	n := 0
+	for _, u := range units {
+		n += len(u.objects)
+	}
+	res.Objects = make([]*inventory.Object, 0, n)
+	byInput := map[*input][]*InputError{}
+	for _, u := range units {
+		res.Objects = append(res.Objects, u.objects...)
+		byInput[u.in] = append(byInput[u.in], u.errs...)
+	}
+	for _, in := range inputs {
+		if in.err != nil {
+			res.Errors = append(res.Errors, in.err)
+			continue
+		}
+		res.Files = append(res.Files, in.name)
+		res.Errors = append(res.Errors, byInput[in]...)
+		in.data, in.docs = nil, nil
+	}
+	return res, nil
+}
+
+// parallel calls fn(0..n-1) on at most workers goroutines.
+func parallel(ctx context.Context, n, workers int, fn func(int)) {
+	if n == 0 {
+		return
+	}
+	workers = min(workers, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// expand turns the arguments into the inputs to read, walking directories.
+// A path that cannot be read becomes an input with its error, so that
+// errors stay in argument order.
+func expand(paths []string) []*input {
+	var inputs []*input
+	seen := map[string]bool{}
+	add := func(path string) {
+		name := displayName(path)
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		inputs = append(inputs, &input{name: name, path: path, json: strings.EqualFold(filepath.Ext(path), ".json")})
+	}
+	fail := func(path string, err error) {
+		inputs = append(inputs, &input{name: displayName(path), path: path, err: &InputError{File: displayName(path), Msg: fmt.Sprintf("read: %v", unwrapPathError(err))}})
+	}
+	for _, p := range paths {
+		if p == "-" {
+			if !seen[StdinName] {
+				seen[StdinName] = true
+				inputs = append(inputs, &input{name: StdinName})
+			}
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			fail(p, err)
+			continue
+		}
+		if !fi.IsDir() {
+			add(p)
+			continue
+		}
+		// WalkDir visits in lexical order, so the order is stable.
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				fail(path, err)
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			// Hidden files and directories (.git, .github, .gitlab-ci.yml)
+			// are not manifests to apply.
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !manifestExts[strings.ToLower(filepath.Ext(path))] {
+				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				// Follow links to files; links to directories are not walked
+				// (they may loop).
+				if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+					return nil
+				}
+			} else if !d.Type().IsRegular() {
+				return nil
+			}
+			add(path)
+			return nil
+		})
+		if err != nil {
+			fail(p, err)
+		}
+	}
+	return inputs
+}
+
+// displayName is the path as given, cleaned, and relative to the working
+// directory when it is an absolute path below it.
+func displayName(p string) string {
+	if filepath.IsAbs(p) {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return rel
+			}
+		}
+	}
+	return filepath.Clean(p)
+}
+
+// unwrapPathError drops the path from an *fs.PathError: reports already
+// name the file.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// looksLikeJSON decides the format of standard input from its first byte.
+func looksLikeJSON(data []byte) bool {
+	data = bytes.TrimPrefix(data, bom)
+	i := skipSpace(data, 0)
+	return i < len(data) && (data[i] == '{' || data[i] == '[')
+}
+
+func parseYAMLUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
+	fo, err := fastParse(u.doc.data, false)
+	if err == nil {
+		if fo != nil {
+			u.addObject(fo.m, u.doc.line+fo.line-1, convert, defaults{})
+		}
+		return
+	}
+	root, lerr := parseYAMLDocument(u.doc)
+	if lerr != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: lerr.line, Msg: lerr.msg})
+		return
+	}
+	if root == nil {
+		return
+	}
+	// yaml.v3 counts a lone "\r" as a line break; positions stay within the
+	// lines counted by "\n".
+	u.lastLine = u.doc.line + bytes.Count(u.doc.data, []byte{'\n'})
+	var c converter
+	u.addNode(&c, root, u.doc.line-1, convert, 0)
+}
+
+// addNode converts one object node (or List) and appends the result.
+func (u *unit) addNode(c *converter, n *yaml.Node, lineOffset int, convert func(map[string]any) (*inventory.Object, error), depth int) {
+	line := u.clamp(n.Line + lineOffset)
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected a mapping with apiVersion and kind"})
+		return
+	}
+	if items := listItems(n); items != nil && depth < maxListDepth {
+		// Each item of a List gets its own position. The List's own
+		// apiVersion and kind name the items' when they omit them, as
+		// typed lists (PodList) do.
+		apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
+		for _, it := range items.Content {
+			if apiVersion != "" && kind != "List" && it.Kind == yaml.MappingNode {
+				u.addMapping(c, it, u.clamp(it.Line+lineOffset), convert, defaults{apiVersion: apiVersion, kind: strings.TrimSuffix(kind, "List")})
+				continue
+			}
+			u.addNode(c, it, lineOffset, convert, depth+1)
+		}
+		return
+	}
+	u.addMapping(c, n, line, convert, defaults{})
+}
+
+func (u *unit) clamp(line int) int {
+	if u.lastLine > 0 && line > u.lastLine {
+		return u.lastLine
+	}
+	return line
+}
+
+// maxListDepth bounds the nesting of Lists of Lists.
+const maxListDepth = 32
+
+type defaults struct{ apiVersion, kind string }
+
+func (u *unit) addMapping(c *converter, n *yaml.Node, line int, convert func(map[string]any) (*inventory.Object, error), def defaults) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected a mapping with apiVersion and kind"})
+		return
+	}
+	m, err := c.mapping(n)
+	if err != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: err.Error()})
+		return
+	}
+	u.addObject(m, line, convert, def)
+}
+
+func (u *unit) addObject(m map[string]any, line int, convert func(map[string]any) (*inventory.Object, error), def defaults) {
+	if def.kind != "" {
+		if _, ok := m["apiVersion"]; !ok {
+			m["apiVersion"] = def.apiVersion
+		}
+		if _, ok := m["kind"]; !ok {
+			m["kind"] = def.kind
+		}
+	}
+	if msg := checkTypeMeta(m); msg != "" {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: msg})
+		return
+	}
+	o, err := convert(m)
+	if err != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: err.Error()})
+		return
+	}
+	o.Position = &inventory.Position{File: u.in.name, Line: line}
+	u.objects = append(u.objects, o)
+}
+
+// checkTypeMeta returns why m is not a Kubernetes object, or "".
+func checkTypeMeta(m map[string]any) string {
+	av, _ := m["apiVersion"].(string)
+	k, _ := m["kind"].(string)
+	switch {
+	case av == "" && k == "":
+		return "not a Kubernetes object: apiVersion and kind are not set"
+	case av == "":
+		return fmt.Sprintf("%s has no apiVersion", k)
+	case k == "":
+		return fmt.Sprintf("object of %s has no kind", av)
+	}
+	return ""
+}
+
+// listItems returns the items sequence of a List (kind "List", or a typed
+// list such as "PodList" with an items sequence), or nil.
+func listItems(n *yaml.Node) *yaml.Node {
+	kind := scalarField(n, "kind")
+	if kind == "" || !strings.HasSuffix(kind, "List") {
+		return nil
+	}
+	v := field(n, "items")
+	for v != nil && v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v == nil || v.Kind != yaml.SequenceNode {
+		if kind == "List" && (v == nil || v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null") {
+			return &yaml.Node{Kind: yaml.SequenceNode} // an empty List
+		}
+		return nil
+	}
+	return v
+}
+
+func field(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalarField(n *yaml.Node, key string) string {
+	v := field(n, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return v.Value
+}
+
+func parseJSONUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
+	values, lerr := readJSON(u.doc.data)
+	for _, v := range values {
+		u.addJSON(v.value, v.line, v.itemLines, convert, defaults{}, 0)
+	}
+	if lerr != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: lerr.line, Msg: lerr.msg})
+	}
+}
+
+func (u *unit) addJSON(v any, line int, itemLines []int, convert func(map[string]any) (*inventory.Object, error), def defaults, depth int) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		if v == nil {
+			return
+		}
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected an object with apiVersion and kind"})
+		return
+	}
+	kind, _ := m["kind"].(string)
+	if kind == "List" && m["items"] == nil {
+		return // an empty List
+	}
+	if items, ok := m["items"].([]any); ok && strings.HasSuffix(kind, "List") && depth < maxListDepth {
+		apiVersion, _ := m["apiVersion"].(string)
+		var itemDef defaults
+		if kind != "List" && apiVersion != "" {
+			itemDef = defaults{apiVersion: apiVersion, kind: strings.TrimSuffix(kind, "List")}
+		}
+		for i, it := range items {
+			l := line
+			if i < len(itemLines) {
+				l = itemLines[i]
+			}
+			// Positions of nested Lists' items are not tracked: their items
+			// report the line of the nested List.
+			u.addJSON(it, l, nil, convert, itemDef, depth+1)
+		}
+		return
+	}
+	u.addObject(m, line, convert, def)
+}

@@ -1,0 +1,244 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nsguard/nsguard/inventory"
+)
+
+// place is an object's kind/name and position, for compact comparisons.
+func place(o *inventory.Object) string {
+	return fmt.Sprintf("%s:%d %s/%s", o.Position.File, o.Position.Line, o.Ref.Kind, o.Ref.Name)
+}
+
+func places(objs []*inventory.Object) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, place(o))
+	}
+	return out
+}
+
+func errStrings(errs []*InputError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readDir(t *testing.T, dir string, paths ...string) *ReadResult {
+	t.Helper()
+	t.Chdir(dir)
+	res, err := Read(context.Background(), paths, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func equal(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s:\ngot:\n  %s\nwant:\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestReadPositions(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"multi.yaml": `# leading comment
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: a
+---
+# comments only
+---
+
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: b
+...
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: c
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: v1
+    kind: Secret
+    metadata: {name: d}
+`,
+		"list.json": `{
+  "apiVersion": "v1",
+  "kind": "List",
+  "items": [
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "e"}},
+    {
+      "apiVersion": "v1",
+      "kind": "Secret",
+      "metadata": {"name": "f"}
+    }
+  ]
+}
+{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "g"}}
+`,
+		"typed.yaml": `apiVersion: v1
+kind: PodList
+items:
+- metadata:
+    name: h
+`,
+		"sub/dir/x.yml":       "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: i\n",
+		"sub/ignored.txt":     "not: yaml: at all",
+		".hidden/skip.yaml":   "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: hidden\n",
+		".gitlab-ci.yml":      "stages: [lint]\n",
+		"crlf.yaml":           "\xef\xbb\xbfapiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: j\r\n",
+		"anchors.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: k\n  labels: {a: b}\ndata:\n  x: *m\n",
+		"wrapped-ok-doc.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: l\n  annotations:\n    note: a long\n      wrapped value\n",
+	})
+	res := readDir(t, dir, ".")
+	equal(t, "objects", places(res.Objects), []string{
+		"anchors.yaml:1 ConfigMap/k",
+		"crlf.yaml:1 ConfigMap/j",
+		"list.json:5 ConfigMap/e",
+		"list.json:6 Secret/f",
+		"list.json:13 ServiceAccount/g",
+		"multi.yaml:2 ConfigMap/a",
+		"multi.yaml:11 Service/b",
+		"multi.yaml:20 ConfigMap/c",
+		"multi.yaml:27 Secret/d",
+		"sub/dir/x.yml:1 Namespace/i",
+		"typed.yaml:4 Pod/h",
+		"wrapped-ok-doc.yaml:1 ConfigMap/l",
+	})
+	equal(t, "errors", errStrings(res.Errors), nil)
+	equal(t, "files", res.Files, []string{"anchors.yaml", "crlf.yaml", "list.json", "multi.yaml", "sub/dir/x.yml", "typed.yaml", "wrapped-ok-doc.yaml"})
+	for _, o := range res.Objects {
+		if o.Ref.Name == "l" && o.Metadata.Annotations["note"] != "a long wrapped value" {
+			t.Errorf("wrapped annotation: %q", o.Metadata.Annotations["note"])
+		}
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"bad.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: before
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken
+  labels: [unclosed
+---
+metadata:
+  name: no-type
+---
+kind: Secret
+metadata:
+  name: no-version
+---
+- just
+- a list
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: after
+`,
+		"bad.json":  "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j1\"}}\n{\"apiVersion\": \n  oops}\n",
+		"good.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\n",
+	})
+	res := readDir(t, dir, "bad.yaml", "missing.yaml", "bad.json", "good.yaml", "good.yaml")
+	equal(t, "objects", places(res.Objects), []string{
+		"bad.yaml:1 ConfigMap/before",
+		"bad.yaml:22 ConfigMap/after",
+		"bad.json:1 ConfigMap/j1",
+		"good.yaml:1 ConfigMap/good",
+	})
+	equal(t, "errors", errStrings(res.Errors), []string{
+		"bad.yaml:10: did not find expected ',' or ']'",
+		"bad.yaml:12: not a Kubernetes object: apiVersion and kind are not set",
+		"bad.yaml:15: Secret has no apiVersion",
+		"bad.yaml:19: not a Kubernetes object: expected a mapping with apiVersion and kind",
+		"missing.yaml: read: no such file or directory",
+		"bad.json:3: invalid JSON: invalid character 'o' looking for beginning of value",
+	})
+}
+
+func TestReadStdin(t *testing.T) {
+	for _, in := range []string{
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\n",
+		"\n {\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"s\"}}",
+	} {
+		res, err := Read(context.Background(), []string{"-", "-"}, ReadOptions{Stdin: strings.NewReader(in)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := 1
+		if strings.HasPrefix(in, "\n") {
+			line = 2
+		}
+		equal(t, "objects", places(res.Objects), []string{fmt.Sprintf("<stdin>:%d ConfigMap/s", line)})
+		equal(t, "errors", errStrings(res.Errors), nil)
+	}
+}
+
+func TestReadNumbers(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  replicas: 3\n",
+		"b.json": `{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "b"}, "spec": {"replicas": 3}}`,
+	})
+	res := readDir(t, dir, ".")
+	for _, o := range res.Objects {
+		spec, _ := o.Body["spec"].(map[string]any)
+		if r, ok := spec["replicas"].(int64); !ok || r != 3 {
+			t.Errorf("%s: replicas = %#v, want int64(3)", place(o), spec["replicas"])
+		}
+	}
+}
+
+func TestReadAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		fmt.Fprintf(&b, "  %s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", n, n, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = n
+	}
+	res, err := Read(context.Background(), []string{"-"}, ReadOptions{Stdin: strings.NewReader(b.String())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "errors", errStrings(res.Errors), []string{"<stdin>:1: document contains excessive aliasing"})
+}
