@@ -86,22 +86,30 @@ func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 	}
 	var aggregated []*Object
 	for _, o := range s.Objects {
-		switch o.Ref.Group + "/" + o.Ref.Kind {
-		case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet":
-			w := newWorkload(o)
-			a.workloads = append(a.workloads, w)
-			a.workloadBySA[w.sa] = append(a.workloadBySA[w.sa], w)
-		case "coordination.k8s.io/Lease":
-			a.leases = append(a.leases, o)
-		case "rbac.authorization.k8s.io/Role":
-			a.roles[o.Ref.Namespace+"/"+o.Ref.Name] = rules(o.Body["rules"])
-		case "rbac.authorization.k8s.io/ClusterRole":
-			a.clusterRoles[o.Ref.Name] = rules(o.Body["rules"])
-			if o.Body["aggregationRule"] != nil {
-				aggregated = append(aggregated, o)
+		switch o.Ref.Group {
+		case "apps":
+			switch o.Ref.Kind {
+			case "Deployment", "StatefulSet", "DaemonSet":
+				w := newWorkload(o)
+				a.workloads = append(a.workloads, w)
+				a.workloadBySA[w.sa] = append(a.workloadBySA[w.sa], w)
 			}
-		case "rbac.authorization.k8s.io/RoleBinding", "rbac.authorization.k8s.io/ClusterRoleBinding":
-			a.bindings = append(a.bindings, newBinding(o))
+		case "coordination.k8s.io":
+			if o.Ref.Kind == "Lease" {
+				a.leases = append(a.leases, o)
+			}
+		case "rbac.authorization.k8s.io":
+			switch o.Ref.Kind {
+			case "Role":
+				a.roles[o.Ref.Namespace+"/"+o.Ref.Name] = rules(o.Body["rules"])
+			case "ClusterRole":
+				a.clusterRoles[o.Ref.Name] = rules(o.Body["rules"])
+				if o.Body["aggregationRule"] != nil {
+					aggregated = append(aggregated, o)
+				}
+			case "RoleBinding", "ClusterRoleBinding":
+				a.bindings = append(a.bindings, newBinding(o))
+			}
 		}
 	}
 	a.aggregate(aggregated)
@@ -213,7 +221,7 @@ func (a *analysis) fact(namespace, finalizer string) *FinalizerFact {
 // collect groups the objects by (namespace, finalizer), adding the objects
 // whose kind gets a finalizer from its controller (catalog addedTo).
 func (a *analysis) collect() {
-	addedTo := map[string][]*catalog.Entry{}
+	addedTo := map[catalog.GroupKind][]*catalog.Entry{}
 	if a.cat != nil {
 		for i := range a.cat.Finalizers {
 			e := &a.cat.Finalizers[i]
@@ -221,7 +229,7 @@ func (a *analysis) collect() {
 				continue
 			}
 			for _, gk := range e.AddedTo {
-				addedTo[gk.Group+"/"+gk.Kind] = append(addedTo[gk.Group+"/"+gk.Kind], e)
+				addedTo[gk] = append(addedTo[gk], e)
 			}
 		}
 	}
@@ -230,7 +238,7 @@ func (a *analysis) collect() {
 			f := a.fact(o.Ref.Namespace, fin)
 			f.Objects = append(f.Objects, o.Ref.ID)
 		}
-		for _, e := range addedTo[o.Ref.Group+"/"+o.Ref.Kind] {
+		for _, e := range addedTo[catalog.GroupKind{Group: o.Ref.Group, Kind: o.Ref.Kind}] {
 			if !contains(o.Metadata.Finalizers, e.Name) {
 				f := a.fact(o.Ref.Namespace, e.Name)
 				f.Expected = append(f.Expected, o.Ref.ID)

@@ -25,12 +25,17 @@ findings contains f if {
 	not fact.builtin
 	ns := fact.namespace
 	k8s.candidate(ns)
-	some h in fact.handlers
-	_qualified(fact, h)
+
+	# Computed once per finalizer: a fact can have dozens of handlers (every
+	# operator whose ClusterRole may update the kind), and comparing each
+	# with all the others would be quadratic.
+	handlers := _qualified(fact)
+	elsewhere := count([x | some x in handlers; x.namespace != ns]) > 0
+	some h in handlers
 	h.namespace == ns
 	f := {
-		"msg": _message(fact, h, ns),
-		"severity": _severity(fact, h, ns),
+		"msg": _message(fact, h, ns, elsewhere),
+		"severity": _severity(h, elsewhere),
 		"object": h.workload,
 		"namespace": ns,
 		"fix": sprintf("kubectl delete %s --all -n %s --wait=true", [_resources(fact), ns]),
@@ -39,23 +44,14 @@ findings contains f if {
 
 # Catalog evidence (workload labels, Lease) beats RBAC inference: when a
 # handler was found through the catalog, the RBAC-only ones are ignored.
-_strong(h) if "catalog" in h.via
-
-_has_strong(fact) if {
+_qualified(fact) := strong if {
+	strong := [h | some h in fact.handlers; "catalog" in h.via]
+	count(strong) > 0
+} else := [h |
 	some h in fact.handlers
-	_strong(h)
-}
-
-_qualified(fact, h) if {
-	_has_strong(fact)
-	_strong(h)
-}
-
-_qualified(fact, h) if {
-	not _has_strong(fact)
 	some v in h.via
 	v in {"rbac", "rbac-wildcard"}
-}
+]
 
 _wildcard_only(h) if {
 	"rbac-wildcard" in h.via
@@ -63,23 +59,18 @@ _wildcard_only(h) if {
 	not "rbac" in h.via
 }
 
-# Another qualified handler outside the namespace may be the one that
-# removes the finalizer.
-_elsewhere(fact, ns) if {
-	some h in fact.handlers
-	_qualified(fact, h)
-	h.namespace != ns
-}
+# A warning rather than a denial: before 1.34 it is a race; a wildcard is
+# weak evidence; another qualified handler outside the namespace may be the
+# one that removes the finalizer.
+_weak(_, _) if not k8s.pods_deleted_first
 
-_weak(_, _, _) if not k8s.pods_deleted_first
+_weak(h, _) if _wildcard_only(h)
 
-_weak(_, h, _) if _wildcard_only(h)
+_weak(_, true)
 
-_weak(fact, _, ns) if _elsewhere(fact, ns)
+_severity(h, elsewhere) := "warn" if _weak(h, elsewhere)
 
-_severity(fact, h, ns) := "warn" if _weak(fact, h, ns)
-
-_severity(fact, h, ns) := "deny" if not _weak(fact, h, ns)
+_severity(h, elsewhere) := "deny" if not _weak(h, elsewhere)
 
 # fact.kinds are "Kind.group"; lowercased, kubectl accepts them as types.
 _resources(fact) := concat(",", sort([lower(k) | some k in fact.kinds]))
@@ -110,22 +101,20 @@ _why(_) := "deleting the namespace races the controller against its objects (fro
 	not k8s.pods_deleted_first
 }
 
-_caveat(fact, h, ns) := concat("", [
+_caveat(h, elsewhere) := concat("", [
 	_wildcard_note(h),
-	_elsewhere_note(fact, ns),
+	_elsewhere_note(elsewhere),
 ])
 
 _wildcard_note(h) := " (evidence: only that its service account may update every resource)" if _wildcard_only(h)
 
 _wildcard_note(h) := "" if not _wildcard_only(h)
 
-_elsewhere_note(fact, ns) := " (another candidate controller runs outside the namespace; if it is the one that removes the finalizer, the deletion does not hang)" if {
-	_elsewhere(fact, ns)
-}
+_elsewhere_note(true) := " (another candidate controller runs outside the namespace; if it is the one that removes the finalizer, the deletion does not hang)"
 
-_elsewhere_note(fact, ns) := "" if not _elsewhere(fact, ns)
+_elsewhere_note(false) := ""
 
-_message(fact, h, ns) := sprintf(
+_message(fact, h, ns, elsewhere) := sprintf(
 	"%s removes finalizer %s from %s in namespace %s and runs in that namespace%s: %s. Delete those objects, and wait for them to go, before deleting the namespace, or run the controller in another namespace.",
-	[k8s.describe(h.workload), fact.finalizer, _count_text(fact), ns, _caveat(fact, h, ns), _why(fact)],
+	[k8s.describe(h.workload), fact.finalizer, _count_text(fact), ns, _caveat(h, elsewhere), _why(fact)],
 )
