@@ -80,10 +80,10 @@ type Engine struct {
 	rules   []Rule
 	catalog *catalog.Catalog
 
-	// One prepared query per source (lint leaves out the live rules), each
-	// evaluating every rule in one pass; see prepare.
-	lint    preparedRules
-	cluster preparedRules
+	// One prepared query per rule, evaluated in parallel; lint leaves out
+	// the live rules. See evalAll.
+	lint    []preparedRules
+	cluster []preparedRules
 }
 
 // New loads and compiles the built-in and user policies once.
@@ -117,19 +117,16 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e := &Engine{rules: rules, catalog: cat}
 	store := storeFor(data)
 
-	var all, lint []*Rule
 	for i := range e.rules {
 		r := &e.rules[i]
-		all = append(all, r)
-		if !r.Live {
-			lint = append(lint, r)
+		q, err := prepare(ctx, compiler, store, []*Rule{r})
+		if err != nil {
+			return nil, err
 		}
-	}
-	if e.cluster, err = prepare(ctx, compiler, store, all); err != nil {
-		return nil, err
-	}
-	if e.lint, err = prepare(ctx, compiler, store, lint); err != nil {
-		return nil, err
+		e.cluster = append(e.cluster, q)
+		if !r.Live {
+			e.lint = append(e.lint, q)
+		}
 	}
 	return e, nil
 }
@@ -302,7 +299,7 @@ func (e *Engine) Evaluate(ctx context.Context, s *inventory.Snapshot) ([]Finding
 	if s.Source == inventory.SourceManifests {
 		q = e.lint
 	}
-	findings, err := q.eval(ctx, input)
+	findings, err := evalAll(ctx, q, input)
 	if err != nil {
 		return nil, err
 	}
