@@ -45,7 +45,7 @@ $(K8S_BIN)/kube-apiserver:
 .PHONY: test
 test: k8s-bin vet docs-check ## Run every test: unit, Rego, CLI, fuzz seeds, end-to-end against a real control plane.
 	$(GO) test -count=1 -timeout 30m ./...
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./lint
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane.
@@ -61,7 +61,7 @@ fuzz: ## Fuzz the manifest reader longer (FUZZTIME=5m make fuzz).
 
 .PHONY: fuzz-run
 fuzz-run:
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./lint
 
 ##@ Lint
 

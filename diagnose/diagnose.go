@@ -10,6 +10,7 @@ import (
 
 	"github.com/nsguard/nsguard/inventory"
 	"github.com/nsguard/nsguard/policies"
+	"github.com/nsguard/nsguard/policies/catalog"
 )
 
 // RunOptions configures Run.
@@ -25,6 +26,13 @@ type RunOptions struct {
 	Now func() time.Time
 }
 
+// Engine is what Run needs of the policy engine; *policies.Engine is one.
+// The command passes one whose policies compile while the inventory runs.
+type Engine interface {
+	Catalog() *catalog.Catalog
+	Evaluate(ctx context.Context, s *inventory.Snapshot) ([]policies.Finding, error)
+}
+
 // Result is a diagnosis with the snapshot it was made from.
 type Result struct {
 	Report   *Report
@@ -36,7 +44,7 @@ type Result struct {
 // Run diagnoses one namespace of a live cluster: inventory, rules, report.
 // It is what `nsguard diagnose` runs, so tests that call it exercise the
 // command's code path.
-func Run(ctx context.Context, cfg *rest.Config, namespace string, engine *policies.Engine, opts RunOptions) (*Result, error) {
+func Run(ctx context.Context, cfg *rest.Config, namespace string, engine Engine, opts RunOptions) (*Result, error) {
 	if engine == nil {
 		return nil, errors.New("diagnose: no policy engine")
 	}

@@ -186,6 +186,14 @@ func mergeModules(builtin, user []module) ([]module, error) {
 // nsguard.catalog, with the data files merged in. Entries of
 // nsguard.catalog.finalizers in a data file replace the built-in entry with
 // the same id, or are added.
+// LoadCatalog returns the finalizer catalog that New would build from the
+// same data files (built-in entries, overridden or extended by theirs),
+// without compiling any policy.
+func LoadCatalog(dataFiles []string) (*catalog.Catalog, error) {
+	_, cat, err := loadData(dataFiles)
+	return cat, err
+}
+
 func loadData(files []string) (map[string]any, *catalog.Catalog, error) {
 	builtin, err := catalog.Builtin()
 	if err != nil {

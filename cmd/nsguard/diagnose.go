@@ -17,6 +17,7 @@ import (
 	"github.com/nsguard/nsguard/diagnose"
 	"github.com/nsguard/nsguard/inventory"
 	"github.com/nsguard/nsguard/policies"
+	"github.com/nsguard/nsguard/policies/catalog"
 )
 
 type diagnoseOptions struct {
@@ -108,7 +109,8 @@ func runDiagnose(ctx context.Context, s *streams, o *diagnoseOptions, args []str
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("load kubeconfig: %w", err))
 	}
-	engine, err := policies.New(ctx, policies.Options{PolicyDirs: o.policyDirs, DataFiles: o.dataFiles})
+	batchGC()
+	engine, err := compileWhileListing(ctx, policies.Options{PolicyDirs: o.policyDirs, DataFiles: o.dataFiles})
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("load policies: %w", err))
 	}
@@ -166,4 +168,37 @@ func (o *diagnoseOptions) logger(w io.Writer) logr.Logger {
 	return funcr.New(func(prefix, args string) {
 		fmt.Fprintln(w, prefix, args)
 	}, funcr.Options{Verbosity: o.verbosity})
+}
+
+// lazyEngine compiles the policies in the background: the inventory needs
+// only the finalizer catalog, so the tens of milliseconds of compilation
+// overlap with the cluster's answers.
+type lazyEngine struct {
+	catalog *catalog.Catalog
+	done    chan struct{}
+	engine  *policies.Engine
+	err     error
+}
+
+func compileWhileListing(ctx context.Context, opts policies.Options) (*lazyEngine, error) {
+	cat, err := policies.LoadCatalog(opts.DataFiles)
+	if err != nil {
+		return nil, err
+	}
+	l := &lazyEngine{catalog: cat, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.engine, l.err = policies.New(ctx, opts)
+	}()
+	return l, nil
+}
+
+func (l *lazyEngine) Catalog() *catalog.Catalog { return l.catalog }
+
+func (l *lazyEngine) Evaluate(ctx context.Context, s *inventory.Snapshot) ([]policies.Finding, error) {
+	<-l.done
+	if l.err != nil {
+		return nil, fmt.Errorf("load policies: %w", l.err)
+	}
+	return l.engine.Evaluate(ctx, s)
 }

