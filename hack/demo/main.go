@@ -72,7 +72,7 @@ func run(ctx context.Context, o options) error {
 
 	step(o.out, "1. In CI: nsguard lint finds what would make a namespace hang, before it reaches a cluster")
 	show(o.out, "nsguard lint shop.yaml")
-	if err := sh(ctx, o.out, nil, bin, "lint", "--fail-on", "never", shop); err != nil {
+	if err := sh(ctx, o.out, dir, nil, bin, "lint", "--fail-on", "never", "shop.yaml"); err != nil {
 		return err
 	}
 
@@ -90,11 +90,18 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("apply %s: %w", filepath.Base(f), err)
 		}
 	}
-	fmt.Fprintln(o.out, "applied shop.yaml and legacy.yaml anyway")
+	// No kubelet runs here: report the operator's pod ready, as one would be.
+	if _, err := cp.ReportPodReady(ctx, "shop", "app=widget-operator"); err != nil {
+		return err
+	}
+	if err := cp.WaitReadyReplicas(ctx, "shop", "widget-operator", 1); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.out, "applied shop.yaml (its operator is running) and legacy.yaml anyway")
 
 	step(o.out, "3. Before deleting a namespace: nsguard diagnose is the pre-flight check")
 	show(o.out, "nsguard diagnose shop")
-	if err := sh(ctx, o.out, env, bin, "diagnose", "shop"); err != nil {
+	if err := sh(ctx, o.out, "", env, bin, "diagnose", "shop"); err != nil {
 		return err
 	}
 
@@ -121,7 +128,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("wait for namespace legacy to hang: %w", err)
 	}
 	show(o.out, "nsguard diagnose legacy")
-	if err := sh(ctx, o.out, env, bin, "diagnose", "legacy"); err != nil {
+	if err := sh(ctx, o.out, "", env, bin, "diagnose", "legacy"); err != nil {
 		return err
 	}
 
@@ -156,9 +163,9 @@ func step(w io.Writer, title string) { fmt.Fprintf(w, "\n\033[1m== %s\033[0m\n",
 func show(w io.Writer, cmd string) { fmt.Fprintf(w, "$ %s\n", cmd) }
 
 // sh runs nsguard; its findings exit codes (1) are part of the show.
-func sh(ctx context.Context, w io.Writer, env []string, name string, args ...string) error {
+func sh(ctx context.Context, w io.Writer, dir string, env []string, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = w, w, env
+	cmd.Stdout, cmd.Stderr, cmd.Env, cmd.Dir = w, w, env, dir
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {

@@ -154,48 +154,23 @@ metadata:
 spec: {size: 3}
 `
 
-// markDeploymentReady plays the kubelet for a Deployment's pod (there is
-// none on this control plane): it waits for the pod that the Deployment's
-// ReplicaSet creates and reports it Running and Ready. The replicaset and
-// deployment controllers then count it in readyReplicas. It returns the
-// pod's name.
+// markDeploymentReady reports the Deployment's pod Running and Ready (there
+// is no kubelet) and returns the pod's name.
 func markDeploymentReady(t *testing.T, cp *controlplane.ControlPlane, ns, app string) string {
 	t.Helper()
-	var pod *corev1.Pod
-	err := cp.WaitFor(t.Context(), 30*time.Second, poll, func(ctx context.Context) (bool, error) {
-		pods, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
-		if err != nil || len(pods.Items) == 0 {
-			return false, err
-		}
-		pod = &pods.Items[0]
-		return true, nil
-	})
+	pod, err := cp.ReportPodReady(t.Context(), ns, "app="+app)
 	if err != nil {
-		t.Fatalf("no pod of %s/%s: %v", ns, app, err)
+		t.Fatal(err)
 	}
-	now := metav1.Now()
-	pod.Status.Phase = corev1.PodRunning
-	pod.Status.StartTime = &now
-	pod.Status.Conditions = []corev1.PodCondition{
-		{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
-		{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
-	}
-	if _, err := cp.Client.CoreV1().Pods(ns).UpdateStatus(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("reporting pod %s/%s ready: %v", ns, pod.Name, err)
-	}
-	return pod.Name
+	return pod
 }
 
 // waitReadyReplicas waits until the Deployment's status counts ready
 // replicas.
 func waitReadyReplicas(t *testing.T, cp *controlplane.ControlPlane, ns, name string, want int32) {
 	t.Helper()
-	err := cp.WaitFor(t.Context(), 30*time.Second, poll, func(ctx context.Context) (bool, error) {
-		d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-		return err == nil && d.Status.ReadyReplicas == want, err
-	})
-	if err != nil {
-		t.Fatalf("Deployment %s/%s never had %d ready replicas: %v", ns, name, want, err)
+	if err := cp.WaitReadyReplicas(t.Context(), ns, name, want); err != nil {
+		t.Fatal(err)
 	}
 }
 
