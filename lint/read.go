@@ -313,7 +313,13 @@ func looksLikeJSON(data []byte) bool {
 func parseYAMLUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
 	fo, err := fastParse(u.doc.data, false)
 	if err == nil {
-		if fo != nil {
+		switch {
+		case fo == nil:
+		case fo.list != nil:
+			for _, it := range fo.list.items {
+				u.addObject(it.m, u.doc.line+it.line-1, convert, fo.list.def)
+			}
+		default:
 			u.addObject(fo.m, u.doc.line+fo.line-1, convert, defaults{})
 		}
 		return
@@ -347,10 +353,10 @@ func (u *unit) addNode(c *converter, n *yaml.Node, lineOffset int, convert func(
 		// Each item of a List gets its own position. The List's own
 		// apiVersion and kind name the items' when they omit them, as
 		// typed lists (PodList) do.
-		apiVersion, kind := scalarField(n, "apiVersion"), scalarField(n, "kind")
+		def := itemDefaults(scalarField(n, "apiVersion"), scalarField(n, "kind"))
 		for _, it := range items.Content {
-			if apiVersion != "" && kind != "List" && it.Kind == yaml.MappingNode {
-				u.addMapping(c, it, u.clamp(it.Line+lineOffset), convert, defaults{apiVersion: apiVersion, kind: strings.TrimSuffix(kind, "List")})
+			if def.kind != "" && it.Kind == yaml.MappingNode {
+				u.addMapping(c, it, u.clamp(it.Line+lineOffset), convert, def)
 				continue
 			}
 			u.addNode(c, it, lineOffset, convert, depth+1)
@@ -370,7 +376,24 @@ func (u *unit) clamp(line int) int {
 // maxListDepth bounds the nesting of Lists of Lists.
 const maxListDepth = 32
 
+// defaults is the type an object gets when it omits its own: the items of
+// a typed list (PodList) do.
 type defaults struct{ apiVersion, kind string }
+
+// isListKind reports whether objects of the kind are Lists when they have
+// items: "List", or a typed list such as "PodList".
+func isListKind(kind string) bool {
+	return kind != "" && strings.HasSuffix(kind, "List")
+}
+
+// itemDefaults is the type the items of a List of this type get: none for
+// a plain List, the element type for a typed list.
+func itemDefaults(apiVersion, kind string) defaults {
+	if apiVersion == "" || kind == "List" || !isListKind(kind) {
+		return defaults{}
+	}
+	return defaults{apiVersion: apiVersion, kind: strings.TrimSuffix(kind, "List")}
+}
 
 func (u *unit) addMapping(c *converter, n *yaml.Node, line int, convert func(map[string]any) (*inventory.Object, error), def defaults) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
@@ -429,7 +452,7 @@ func checkTypeMeta(m map[string]any) string {
 // list such as "PodList" with an items sequence), or nil.
 func listItems(n *yaml.Node) *yaml.Node {
 	kind := scalarField(n, "kind")
-	if kind == "" || !strings.HasSuffix(kind, "List") {
+	if !isListKind(kind) {
 		return nil
 	}
 	v := field(n, "items")
@@ -463,44 +486,64 @@ func scalarField(n *yaml.Node, key string) string {
 }
 
 func parseJSONUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
-	values, lerr := readJSON(u.doc.data)
+	values, lines, lerr := readJSON(u.doc.data)
 	for _, v := range values {
-		u.addJSON(v.value, v.line, v.itemLines, convert, defaults{}, 0)
+		u.addJSON(v.raw, lines.line(v.start), v.start, lines, convert, defaults{}, 0)
 	}
 	if lerr != nil {
 		u.errs = append(u.errs, &InputError{File: u.in.name, Line: lerr.line, Msg: lerr.msg})
 	}
 }
 
-func (u *unit) addJSON(v any, line int, itemLines []int, convert func(map[string]any) (*inventory.Object, error), def defaults, depth int) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		if v == nil {
-			return
-		}
+// addJSON adds the object (or the items of the List) raw, a valid JSON value
+// at offset start of the input, on line. It decodes only what rules read:
+// apiVersion, kind and metadata, and the whole object for the kinds whose
+// body they read (inventory.KeepsBody).
+func (u *unit) addJSON(raw []byte, line, start int, lines lineIndex, convert func(map[string]any) (*inventory.Object, error), def defaults, depth int) {
+	switch raw[0] {
+	case 'n':
+		return // null
+	case '{':
+	default:
 		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected an object with apiVersion and kind"})
 		return
 	}
+	m := map[string]any{}
+	var metadata, items []byte
+	itemsAt := 0
+	jsonMembers(raw, func(key string, val []byte, off int) {
+		switch key {
+		case "apiVersion", "kind":
+			m[key] = decodeJSON(val)
+		case "metadata":
+			metadata = val
+		case "items":
+			items, itemsAt = val, off
+		}
+	})
+	apiVersion, _ := m["apiVersion"].(string)
 	kind, _ := m["kind"].(string)
-	if kind == "List" && m["items"] == nil {
+	if kind == "List" && (items == nil || items[0] == 'n') {
 		return // an empty List
 	}
-	if items, ok := m["items"].([]any); ok && strings.HasSuffix(kind, "List") && depth < maxListDepth {
-		apiVersion, _ := m["apiVersion"].(string)
-		var itemDef defaults
-		if kind != "List" && apiVersion != "" {
-			itemDef = defaults{apiVersion: apiVersion, kind: strings.TrimSuffix(kind, "List")}
-		}
-		for i, it := range items {
+	if items != nil && items[0] == '[' && isListKind(kind) && depth < maxListDepth {
+		itemDef := itemDefaults(apiVersion, kind)
+		jsonElements(items, func(it []byte, off int) {
 			l := line
-			if i < len(itemLines) {
-				l = itemLines[i]
+			if depth == 0 {
+				l = lines.line(start + itemsAt + off)
 			}
 			// Positions of nested Lists' items are not tracked: their items
 			// report the line of the nested List.
-			u.addJSON(it, l, nil, convert, itemDef, depth+1)
-		}
+			u.addJSON(it, l, start+itemsAt+off, lines, convert, itemDef, depth+1)
+		})
 		return
+	}
+	av, k := typeOf(m, def)
+	if group, _ := inventory.SplitAPIVersion(av); inventory.KeepsBody(group, k) {
+		m, _ = decodeJSON(raw).(map[string]any)
+	} else if metadata != nil {
+		m["metadata"] = decodeJSON(metadata)
 	}
 	u.addObject(m, line, convert, def)
 }

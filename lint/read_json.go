@@ -7,132 +7,139 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
-// jsonValue is one top-level JSON value of an input and the line it starts on.
+// jsonValue is one top-level JSON value of an input. The decoder has
+// checked that it is valid JSON; only the parts rules read are decoded
+// (see unit.addJSON).
 type jsonValue struct {
-	value any
-	line  int
-	// items holds the line of each element of the value's "items" array
-	// (kind: List), in order; nil when the value has none.
-	itemLines []int
+	raw   []byte
+	start int // offset of raw in the input
 }
 
-// readJSON decodes a stream of JSON values (one object, a List, a top-level
+// readJSON splits a stream of JSON values (one object, a List, a top-level
 // array of objects, or several concatenated values as kubectl accepts). A
 // syntax error ends the file: JSON has no document markers to resume at.
-func readJSON(data []byte) ([]jsonValue, *lineError) {
+func readJSON(data []byte) ([]jsonValue, lineIndex, *lineError) {
 	data = bytes.TrimPrefix(data, bom)
 	lines := newLineIndex(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
 	var out []jsonValue
+	next := func(start int) error {
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+		out = append(out, jsonValue{raw: data[start:dec.InputOffset()], start: start})
+		return nil
+	}
 	for {
 		start := skipSpace(data, int(dec.InputOffset()))
 		if start >= len(data) {
-			return out, nil
+			return out, lines, nil
 		}
 		if data[start] == '[' {
 			// A bare array of objects.
 			if _, err := dec.Token(); err != nil {
-				return out, jsonError(err, lines, start)
+				return out, lines, jsonError(err, lines, start)
 			}
 			for dec.More() {
 				at := skipSpaceComma(data, int(dec.InputOffset()))
-				v, err := decodeJSONValue(dec, data, at)
-				if err != nil {
-					return out, jsonError(err, lines, at)
+				if err := next(at); err != nil {
+					return out, lines, jsonError(err, lines, at)
 				}
-				out = append(out, jsonValue{value: v.value, line: lines.line(at), itemLines: v.itemLines(lines)})
 			}
 			if _, err := dec.Token(); err != nil {
-				return out, jsonError(err, lines, int(dec.InputOffset()))
+				return out, lines, jsonError(err, lines, int(dec.InputOffset()))
 			}
 			continue
 		}
-		v, err := decodeJSONValue(dec, data, start)
-		if err != nil {
-			return out, jsonError(err, lines, start)
-		}
-		out = append(out, jsonValue{value: v.value, line: lines.line(start), itemLines: v.itemLines(lines)})
-	}
-}
-
-type decodedJSON struct {
-	value any
-	// raw is the value's text, kept only for values with an items array.
-	raw   []byte
-	start int
-}
-
-func (d decodedJSON) itemLines(lines lineIndex) []int {
-	if d.raw == nil {
-		return nil
-	}
-	offs := jsonItemOffsets(d.raw)
-	if offs == nil {
-		return nil
-	}
-	out := make([]int, len(offs))
-	for i, o := range offs {
-		out[i] = lines.line(d.start + o)
-	}
-	return out
-}
-
-func decodeJSONValue(dec *json.Decoder, data []byte, start int) (decodedJSON, error) {
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return decodedJSON{}, err
-	}
-	v = normalizeNumbers(v)
-	d := decodedJSON{value: v, start: start}
-	if m, ok := v.(map[string]any); ok {
-		if _, ok := m["items"].([]any); ok {
-			end := int(dec.InputOffset())
-			d.raw = data[start:end]
+		if err := next(start); err != nil {
+			return out, lines, jsonError(err, lines, start)
 		}
 	}
-	return d, nil
 }
 
-// jsonItemOffsets returns the offset in raw (one JSON object) of each element
-// of its top-level "items" array.
-func jsonItemOffsets(raw []byte) []int {
+// decodeJSON decodes one valid JSON value with integers as int64.
+func decodeJSON(raw []byte) any {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil // cannot happen: readJSON checked the value
 	}
-	var offs []int
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil
+	return normalizeNumbers(v)
+}
+
+// jsonMembers calls fn with the key, the value and the value's offset of
+// each member of obj, a valid JSON object, in order.
+func jsonMembers(obj []byte, fn func(key string, val []byte, off int)) {
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		end := skipJSONString(obj, i)
+		key := string(obj[i+1 : end-1])
+		if strings.IndexByte(key, '\\') >= 0 || !utf8.ValidString(key) {
+			_ = json.Unmarshal(obj[i:end], &key)
 		}
-		key, _ := t.(string)
-		if key != "items" {
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return nil
+		i = skipSpace(obj, end) + 1 // past the ':'
+		i = skipSpace(obj, i)
+		vend := skipJSON(obj, i)
+		fn(key, obj[i:vend], i)
+		i = skipSpaceComma(obj, vend)
+	}
+}
+
+// jsonElements calls fn with each element of arr, a valid JSON array, and
+// its offset.
+func jsonElements(arr []byte, fn func(elem []byte, off int)) {
+	i := skipSpace(arr, 1)
+	for i < len(arr) && arr[i] != ']' {
+		end := skipJSON(arr, i)
+		fn(arr[i:end], i)
+		i = skipSpaceComma(arr, end)
+	}
+}
+
+// skipJSON returns the end of the valid JSON value that starts at b[i].
+func skipJSON(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipJSONString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipJSONString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
 			}
-			continue
 		}
-		if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-			return nil
-		}
-		offs = offs[:0]
-		for dec.More() {
-			offs = append(offs, skipSpaceComma(raw, int(dec.InputOffset())))
-			var skip json.RawMessage
-			if dec.Decode(&skip) != nil {
-				return nil
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil
+		return i
+	}
+	for i < len(b) && !strings.ContainsRune(",]} \t\r\n", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// skipJSONString returns the end of the valid JSON string that starts at b[i].
+func skipJSONString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
 		}
 	}
-	return offs
+	return i
 }
 
 // normalizeNumbers replaces json.Number with int64 when the number is an

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -241,4 +242,57 @@ func TestReadAliasBomb(t *testing.T) {
 		t.Fatal(err)
 	}
 	equal(t, "errors", errStrings(res.Errors), []string{"<stdin>:1: document contains excessive aliasing"})
+}
+
+// TestReadJSONDecodesKeptFields checks that JSON objects are decoded only
+// as far as trimming reads them: apiVersion, kind and metadata, and the
+// whole object for the kinds whose body rules read, with integers as int64
+// and each List item on its own line.
+func TestReadJSONDecodesKeptFields(t *testing.T) {
+	data := []byte(`{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"n": "1"}}, "data": {"big": "x"}},
+  {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+   "spec": {"replicas": 2, "template": {"spec": {"serviceAccountName": "sa"}}}},
+  null,
+  {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "m\u0065tadata": {"name": "last"}, "type": "x"},
+  {"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "p"}, "spec": {"nodeName": "n"}}]},
+  {"apiVersion": "v1", "kind": "List"}
+]}
+{"apiVersion": "v1", "kind": "ServiceList", "items": [
+  {"metadata": {"name": "svc"}, "spec": {"type": "ClusterIP", "ports": [{"port": 443}]}}
+]}
+[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "in-array"}}, 5]
+`)
+	var got []map[string]any
+	record := func(m map[string]any) (*inventory.Object, error) {
+		got = append(got, m)
+		return inventory.NewObject(m)
+	}
+	u := &unit{in: &input{name: "in.json", json: true}, doc: document{data: data, line: 1}}
+	parseJSONUnit(u, record)
+	var places []string
+	for _, o := range u.objects {
+		places = append(places, fmt.Sprintf("%d %s/%s", o.Position.Line, o.Ref.Kind, o.Ref.Name))
+	}
+	equal(t, "objects", places, []string{"2 ConfigMap/c", "3 Deployment/d", "6 Secret/last", "7 Pod/p", "11 Service/svc", "13 ConfigMap/in-array"})
+	var errs []string
+	for _, e := range u.errs {
+		errs = append(errs, e.Error())
+	}
+	equal(t, "errors", errs, []string{
+		"in.json:13: not a Kubernetes object: expected an object with apiVersion and kind",
+	})
+	want := []map[string]any{
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c", "labels": map[string]any{"n": "1"}}},
+		{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "d"},
+			"spec": map[string]any{"replicas": int64(2), "template": map[string]any{"spec": map[string]any{"serviceAccountName": "sa"}}}},
+		{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "last"}},
+		{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p"}, "spec": map[string]any{"nodeName": "n"}},
+		{"apiVersion": "v1", "kind": "Service", "metadata": map[string]any{"name": "svc"},
+			"spec": map[string]any{"type": "ClusterIP", "ports": []any{map[string]any{"port": int64(443)}}}},
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "in-array"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded:\n%#v\nwant:\n%#v", got, want)
+	}
 }

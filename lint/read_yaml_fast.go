@@ -25,8 +25,8 @@ import (
 // with spaces, plain and quoted scalars (also wrapped over several lines, as
 // kubectl and yaml.v2 write long strings), single-line flow collections,
 // and literal or folded block scalars. Anything else (anchors, tags,
-// multi-line flow collections, complex keys, Lists, …) and every syntax
-// error return errFallback, and the document is read again by
+// multi-line flow collections, complex keys, …) and every syntax error
+// return errFallback, and the document is read again by
 // go.yaml.in/yaml/v3, which also words the error. FuzzRead checks that both
 // paths agree wherever the fast path answers, and TestFastPathRealWorld
 // that real manifests never need the slow path.
@@ -40,10 +40,21 @@ const maxPlainKey = 1000
 // maxFlowDepth bounds the nesting of flow collections on the fast path.
 const maxFlowDepth = 64
 
-// fastObject is what the fast path read from one document.
+// fastObject is what the fast path read from one document, or one item of
+// a List.
 type fastObject struct {
 	m    map[string]any
 	line int // line of the first key, 1-based within the document
+	// list is set when the document is a List: its items are the objects.
+	list *fastList
+}
+
+// fastList holds the items of a List, each read as an object of its own
+// (building only what trimming keeps of it) with its line.
+type fastList struct {
+	all   bool
+	def   defaults // the type of items that omit theirs (PodList)
+	items []fastObject
 }
 
 // fastParse reads one document. all builds every field instead of only the
@@ -77,14 +88,14 @@ func fastParse(d []byte, all bool) (*fastObject, error) {
 	if l.indent != 0 || isSeqStart(d, l, 0) {
 		return nil, errFallback
 	}
-	sel := &topSelect{all: all}
-	if !all {
-		av, _ := prescan(d, "apiVersion")
-		kind, _ := prescan(d, "kind")
-		sel.apiVersion, sel.kind = av, kind
-		sel.all = needsBody(av, kind)
+	var fo *fastObject
+	if av, kind := prescanType(d, l, 0, defaults{}); isListKind(kind) {
+		fo, err = p.list(l, all, av, kind)
+	} else {
+		var m map[string]any
+		m, err = p.object(0, l, all, false, defaults{})
+		fo = &fastObject{m: m, line: l.num}
 	}
-	m, err := p.mapping(0, l, true, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -100,38 +111,112 @@ func fastParse(d []byte, all bool) (*fastObject, error) {
 			return nil, errFallback
 		}
 	}
-	av, _ := m["apiVersion"].(string)
-	kind, _ := m["kind"].(string)
-	if strings.HasSuffix(kind, "List") {
-		// Lists need the position of every item: the node path has them.
-		return nil, errFallback
+	return fo, nil
+}
+
+// object reads a mapping that is one Kubernetes object, whose first key is
+// at column indent of line first. Unless all is set, it builds only the
+// fields trimming keeps of the object's type; def is the type when the
+// object omits its own (an item of a typed List); strict is as in
+// topSelect.
+func (p *fastParser) object(indent int, first fline, all, strict bool, def defaults) (map[string]any, error) {
+	pos, line := p.pos, p.line
+	sel := &topSelect{all: all, strict: strict}
+	if !all {
+		sel.apiVersion, sel.kind = prescanType(p.d, first, indent, def)
+		sel.all = needsBody(sel.apiVersion, sel.kind)
 	}
-	if !all && (av != sel.apiVersion || kind != sel.kind) {
-		// The prescan misread the type (quoted keys, duplicates, a value
-		// that wraps): build what the real type needs.
-		switch {
-		case needsBody(av, kind) && !sel.all:
-			return fastParse(d, true)
-		case !needsBody(av, kind) && sel.all:
-			for k := range m {
-				if !(&topSelect{}).build([]byte(k)) {
-					delete(m, k)
-				}
+	m, err := p.mapping(indent, first, true, sel)
+	if err != nil || all {
+		return m, err
+	}
+	av, kind := typeOf(m, def)
+	if av == sel.apiVersion && kind == sel.kind {
+		return m, nil
+	}
+	// The prescan misread the type (quoted keys, duplicates, a value that
+	// wraps): build what the real type needs.
+	switch {
+	case needsBody(av, kind) && !sel.all:
+		p.pos, p.line, p.peekAt = pos, line, -1
+		return p.mapping(indent, first, true, &topSelect{all: true, strict: sel.strict})
+	case !needsBody(av, kind) && sel.all:
+		for k := range m {
+			if !(&topSelect{}).build([]byte(k)) {
+				delete(m, k)
 			}
 		}
 	}
-	return &fastObject{m: m, line: l.num}, nil
+	return m, nil
+}
+
+// list reads a document that is a List (kind "List", or a typed list such
+// as "PodList") whose type the prescan read as apiVersion and kind. It
+// answers only for the Lists that need no more than addObject per item to
+// read exactly as the node path does (see unit.addNode): items a block
+// sequence of mappings that are not Lists themselves, no duplicate keys,
+// a string apiVersion; anything else falls back.
+func (p *fastParser) list(first fline, all bool, apiVersion, kind string) (*fastObject, error) {
+	list := &fastList{all: all, def: itemDefaults(apiVersion, kind)}
+	m, err := p.mapping(0, first, true, &topSelect{all: true, strict: true, list: list})
+	if err != nil {
+		return nil, err
+	}
+	if av, k := typeOf(m, defaults{}); av != apiVersion || k != kind {
+		return nil, errFallback
+	}
+	if v, ok := m["apiVersion"]; ok {
+		if _, ok := v.(string); !ok {
+			return nil, errFallback // the node path reads it as written
+		}
+	}
+	switch items := m["items"].(type) {
+	case nil:
+		if kind != "List" {
+			return nil, errFallback // a typed list without items is an object
+		}
+	case []any:
+		if len(items) != len(list.items) {
+			return nil, errFallback // a flow sequence
+		}
+	default:
+		return nil, errFallback
+	}
+	for _, it := range list.items {
+		if _, k := typeOf(it.m, list.def); isListKind(k) && list.def == (defaults{}) {
+			return nil, errFallback // Lists in a List are read by the node path
+		}
+	}
+	return &fastObject{m: m, line: first.num, list: list}, nil
+}
+
+// typeOf is the apiVersion and kind of a decoded object, as addObject
+// completes them with def.
+func typeOf(m map[string]any, def defaults) (apiVersion, kind string) {
+	apiVersion, kind = def.apiVersion, def.kind
+	if v, ok := m["apiVersion"]; ok || def.kind == "" {
+		apiVersion, _ = v.(string)
+	}
+	if v, ok := m["kind"]; ok || def.kind == "" {
+		kind, _ = v.(string)
+	}
+	return apiVersion, kind
 }
 
 func needsBody(apiVersion, kind string) bool {
 	group, _ := inventory.SplitAPIVersion(apiVersion)
-	return inventory.KeepsBody(group, kind) || strings.HasSuffix(kind, "List")
+	return inventory.KeepsBody(group, kind) || isListKind(kind)
 }
 
-// topSelect decides which top-level fields are built.
+// topSelect decides which top-level fields of an object are built.
 type topSelect struct {
 	all              bool
 	apiVersion, kind string
+	// strict sends duplicate keys to the node path, which reads a List's
+	// type from the first of them.
+	strict bool
+	// list, for a List, receives the items.
+	list *fastList
 }
 
 func (s *topSelect) build(key []byte) bool {
@@ -145,15 +230,41 @@ func (s *topSelect) build(key []byte) bool {
 	return false
 }
 
-// prescan finds a top-level "key: value" line and returns its value as
-// written (comments and simple quotes removed). It only guides what to
-// build; fastParse checks the parsed values against it.
-func prescan(d []byte, key string) (string, bool) {
+// prescanType guesses the apiVersion and kind of the mapping whose first key
+// is at column indent of line first, from its "apiVersion:" and "kind:"
+// lines; def is the type when the object omits its own.
+func prescanType(d []byte, first fline, indent int, def defaults) (apiVersion, kind string) {
+	av, okAV := prescan(d, first.start+indent, indent, "apiVersion")
+	k, okKind := prescan(d, first.start+indent, indent, "kind")
+	if def.kind != "" {
+		if !okAV {
+			av = def.apiVersion
+		}
+		if !okKind {
+			k = def.kind
+		}
+	}
+	return av, k
+}
+
+// prescan finds a "key: value" line at column indent, from offset from
+// (the first key) on, and returns its value as written (comments and simple
+// quotes removed). It may find a line of another mapping: it only guides
+// what to build, and object checks the parsed values against it.
+func prescan(d []byte, from, indent int, key string) (string, bool) {
 	at := -1
-	if bytes.HasPrefix(d, []byte(key+":")) {
-		at = 0
-	} else if i := bytes.Index(d, []byte("\n"+key+":")); i >= 0 {
-		at = i + 1
+	if bytes.HasPrefix(d[from:], []byte(key+":")) {
+		at = from
+	} else {
+		needle := make([]byte, 0, 1+indent+len(key)+1)
+		needle = append(needle, '\n')
+		for range indent {
+			needle = append(needle, ' ')
+		}
+		needle = append(append(needle, key...), ':')
+		if i := bytes.Index(d[from:], needle); i >= 0 {
+			at = from + i + 1 + indent
+		}
 	}
 	if at < 0 {
 		return "", false
@@ -372,7 +483,11 @@ func (p *fastParser) mapping(indent int, first fline, build bool, sel *topSelect
 				b = sel.build(key)
 			}
 		}
-		v, err := p.value(l, vcol, indent, b)
+		var list *fastList
+		if sel != nil && sel.list != nil && (kq == 0 && string(key) == "items" || kq != 0 && ks == "items") {
+			list = sel.list
+		}
+		v, err := p.value(l, vcol, indent, b, list)
 		if err != nil {
 			return nil, err
 		}
@@ -380,6 +495,9 @@ func (p *fastParser) mapping(indent int, first fline, build bool, sel *topSelect
 			// The last of duplicate keys wins, as in the node path.
 			if kq == 0 {
 				ks = p.keyString(key, 0)
+			}
+			if _, dup := m[ks]; dup && sel != nil && sel.strict {
+				return nil, errFallback
 			}
 			m[ks] = v
 		}
@@ -552,8 +670,9 @@ func plainStart(d []byte, i, end int, flow bool) bool {
 }
 
 // value reads what follows "key:" (vcol is just past the colon) for a key
-// at column indent.
-func (p *fastParser) value(l fline, vcol, indent int, build bool) (any, error) {
+// at column indent. list, when set, receives the items of a block sequence
+// (the items of a List).
+func (p *fastParser) value(l fline, vcol, indent int, build bool, list *fastList) (any, error) {
 	d := p.d
 	i := vcol
 	for i < l.end && d[i] == ' ' {
@@ -564,7 +683,7 @@ func (p *fastParser) value(l fline, vcol, indent int, build bool) (any, error) {
 			return nil, errFallback
 		}
 		p.consume(l)
-		return p.blockValue(indent, true, build)
+		return p.blockValue(indent, true, build, list)
 	}
 	return p.inline(l, i, indent, build)
 }
@@ -572,15 +691,18 @@ func (p *fastParser) value(l fline, vcol, indent int, build bool) (any, error) {
 // blockValue reads a node that starts on the next line: a mapping or a
 // sequence indented more than indent, a sequence at indent itself when
 // allowSeq (YAML's indentation-less sequence as a mapping value), or
-// nothing (null).
-func (p *fastParser) blockValue(indent int, allowSeq, build bool) (any, error) {
+// nothing (null). list is as for value.
+func (p *fastParser) blockValue(indent int, allowSeq, build bool, list *fastList) (any, error) {
 	l, ok, err := p.peek()
 	if err != nil || !ok {
 		return nil, err
 	}
 	if l.indent > indent {
 		if isSeqStart(p.d, l, l.indent) {
-			return p.sequence(l.indent, build)
+			return p.sequence(l.indent, build, list)
+		}
+		if list != nil {
+			return nil, errFallback
 		}
 		m, err := p.mapping(l.indent, l, build, nil)
 		if err != nil || !build {
@@ -589,12 +711,15 @@ func (p *fastParser) blockValue(indent int, allowSeq, build bool) (any, error) {
 		return m, nil
 	}
 	if l.indent == indent && allowSeq && isSeqStart(p.d, l, indent) {
-		return p.sequence(indent, build)
+		return p.sequence(indent, build, list)
 	}
 	return nil, nil
 }
 
-func (p *fastParser) sequence(indent int, build bool) (any, error) {
+// sequence reads a block sequence at column indent. With list set, every
+// item must be a mapping on the line of its "- ", and is read as an object
+// of the List.
+func (p *fastParser) sequence(indent int, build bool, list *fastList) (any, error) {
 	d := p.d
 	var out []any
 	if build {
@@ -621,9 +746,17 @@ func (p *fastParser) sequence(indent int, build bool) (any, error) {
 		}
 		var v any
 		switch {
+		case list != nil:
+			if j == l.end || !p.isKeyLine(l, j) {
+				return nil, errFallback
+			}
+			var m map[string]any
+			m, err = p.object(j-l.start, l, list.all, true, list.def)
+			list.items = append(list.items, fastObject{m: m, line: l.num})
+			v = m
 		case j == l.end || d[j] == '#' && j > i:
 			p.consume(l)
-			v, err = p.blockValue(indent, false, build)
+			v, err = p.blockValue(indent, false, build, nil)
 		case j < l.end && d[j] == '\t':
 			return nil, errFallback
 		case isSeqStart(d, fline{start: j, end: l.end}, 0):

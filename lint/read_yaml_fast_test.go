@@ -63,21 +63,76 @@ func checkAgree(t *testing.T, d []byte) (fast bool) {
 	if err != nil {
 		t.Fatalf("fast path read the whole document but not its kept fields: %v\n%s", err, d)
 	}
-	av, _ := m["apiVersion"].(string)
-	kind, _ := m["kind"].(string)
-	want := m
-	if !needsBody(av, kind) {
-		want = map[string]any{}
-		for _, k := range []string{"apiVersion", "kind", "metadata"} {
-			if v, ok := m[k]; ok {
-				want[k] = v
+	if fo.list == nil {
+		if sel.list != nil {
+			t.Fatalf("fast path read a List only when reading its kept fields:\n%s", d)
+		}
+		if want := keptFields(m, defaults{}); !reflect.DeepEqual(sel.m, want) {
+			t.Fatalf("kept fields differ on\n%s\nfast: %#v\nwant: %#v", d, sel.m, want)
+		}
+		return true
+	}
+	// A List: the same items as the node path, on the same lines, with the
+	// same type for those that omit theirs.
+	items, def := slowListItems(t, d)
+	if sel.list == nil || len(fo.list.items) != len(items) || len(sel.list.items) != len(items) {
+		t.Fatalf("fast path and yaml.v3 disagree on the items of\n%s", d)
+	}
+	if fo.list.def != def || sel.list.def != def {
+		t.Fatalf("item type %+v, yaml.v3 %+v:\n%s", fo.list.def, def, d)
+	}
+	for i, it := range items {
+		for _, got := range []fastObject{fo.list.items[i], sel.list.items[i]} {
+			if got.line != it.line {
+				t.Fatalf("item %d: fast path says line %d, yaml.v3 line %d:\n%s", i, got.line, it.line, d)
 			}
 		}
-	}
-	if !reflect.DeepEqual(sel.m, want) {
-		t.Fatalf("kept fields differ on\n%s\nfast: %#v\nwant: %#v", d, sel.m, want)
+		if !reflect.DeepEqual(fo.list.items[i].m, it.m) {
+			t.Fatalf("item %d differs on\n%s\nfast: %#v\nyaml: %#v", i, d, fo.list.items[i].m, it.m)
+		}
+		if want := keptFields(it.m, def); !reflect.DeepEqual(sel.list.items[i].m, want) {
+			t.Fatalf("kept fields of item %d differ on\n%s\nfast: %#v\nwant: %#v", i, d, sel.list.items[i].m, want)
+		}
 	}
 	return true
+}
+
+// keptFields is what the fast path builds of an object read as m by the
+// node path: all of it for the kinds whose body rules read.
+func keptFields(m map[string]any, def defaults) map[string]any {
+	if needsBody(typeOf(m, def)) {
+		return m
+	}
+	want := map[string]any{}
+	for _, k := range []string{"apiVersion", "kind", "metadata"} {
+		if v, ok := m[k]; ok {
+			want[k] = v
+		}
+	}
+	return want
+}
+
+// slowListItems reads the items of a List document as unit.addNode does.
+func slowListItems(t *testing.T, d []byte) ([]fastObject, defaults) {
+	t.Helper()
+	root, lerr := parseYAMLDocument(document{data: d, line: 1})
+	if lerr != nil || root == nil {
+		t.Fatalf("yaml.v3 does not read a List from\n%s", d)
+	}
+	items := listItems(root)
+	if items == nil {
+		t.Fatalf("yaml.v3 does not read a List from\n%s", d)
+	}
+	var out []fastObject
+	var c converter
+	for _, it := range items.Content {
+		m, err := c.mapping(it)
+		if err != nil || it.Kind != yaml.MappingNode {
+			t.Fatalf("yaml.v3 does not read item at line %d as a mapping (%v):\n%s", it.Line, err, d)
+		}
+		out = append(out, fastObject{m: m, line: it.Line})
+	}
+	return out, itemDefaults(scalarField(root, "apiVersion"), scalarField(root, "kind"))
 }
 
 func TestFastPathAgrees(t *testing.T) {
@@ -111,6 +166,22 @@ func TestFastPathAgrees(t *testing.T) {
 	for _, s := range fast {
 		checkAgree(t, []byte(s))
 	}
+	// Lists: each item read as an object of its own, on the line of its "- ".
+	lists := []string{
+		"apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n  data:\n    k: v\n\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: b}\n  spec:\n    replicas: 2\n",
+		"kind: List\napiVersion: v1\nitems:\n  # a comment\n  - kind: Secret\n    apiVersion: v1\n  - metadata:\n      name: no-type\n",
+		"apiVersion: v1\nkind: PodList\nitems:\n- metadata:\n    name: p\n  spec:\n    serviceAccountName: sa\n- kind: ConfigMap\n  metadata: {name: c}\n",
+		"apiVersion: v1\nkind: List\nitems: []\n",
+		"apiVersion: v1\nkind: List\nitems:\n",
+		"apiVersion: v1\nkind: List\n",
+		// The prescan finds the next item's kind: the item is read again.
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  metadata:\n    kind: x\n  spec: {replicas: 1}\n- apiVersion: apps/v1\n  kind: Deployment\n",
+	}
+	for _, s := range lists {
+		if !checkAgree(t, []byte(s)) {
+			t.Errorf("List went to yaml.v3:\n%s", s)
+		}
+	}
 	// Documents that must go to yaml.v3 (which may accept or reject them).
 	slow := []string{
 		"a: &x 1\nb: *x\n",
@@ -129,6 +200,19 @@ func TestFastPathAgrees(t *testing.T) {
 		"a: \"\\q\"\n",
 		"a: @x\n",
 		"a: x\rb: y\n",
+		// Lists the node path reads: nested Lists, items that are not
+		// mappings or start below their "-", duplicate type keys, items
+		// that are not a block sequence.
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items:\n  - kind: Secret\n",
+		"apiVersion: v1\nkind: List\nitems:\n- x\n",
+		"apiVersion: v1\nkind: List\nitems:\n-\n  apiVersion: v1\n  kind: Secret\n",
+		"apiVersion: v1\nkind: List\nkind: List\nitems: []\n",
+		"apiVersion: v1\nkind: List\nitems:\n- kind: Secret\n  kind: List\n",
+		"apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  apiVersion: v2\n",
+		"apiVersion: v1\nkind: List\nitems: [{kind: Secret}]\n",
+		"apiVersion: v1\nkind: List\nitems: x\n",
+		"apiVersion: 1\nkind: PodList\nitems: []\n",
+		"apiVersion: v1\nkind: PodList\n",
 	}
 	for _, s := range slow {
 		if fastParse, err := fastParse([]byte(s), true); err != errFallback {
