@@ -497,7 +497,7 @@ func (p *planner) objectsOf(fin *Finalizer) []inventory.ObjectRef {
 	for _, id := range fin.fact.Objects {
 		refs = append(refs, p.s.Objects[id].Ref)
 	}
-	sort.SliceStable(refs, func(i, j int) bool { return lessRef(refs[i], refs[j]) })
+	sort.SliceStable(refs, func(i, j int) bool { return refs[i].Less(refs[j]) })
 	return refs
 }
 

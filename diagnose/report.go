@@ -172,7 +172,7 @@ func Build(s *inventory.Snapshot, findings []policies.Finding, opts Options) *Re
 			r.Objects = append(r.Objects, BlockingObject{Object: o.Ref, Finalizers: o.Metadata.Finalizers, DeletionTimestamp: o.Metadata.DeletionTimestamp})
 		}
 	}
-	sort.SliceStable(r.Objects, func(i, j int) bool { return lessRef(r.Objects[i].Object, r.Objects[j].Object) })
+	sort.SliceStable(r.Objects, func(i, j int) bool { return r.Objects[i].Object.Less(r.Objects[j].Object) })
 
 	for _, f := range findings {
 		if concerns(f, s.Target) {
@@ -301,18 +301,4 @@ func removalVerdict(fact *inventory.FinalizerFact, entry *catalog.Entry, gone bo
 	default:
 		return RemovalCaution, "its controller is gone for good, but nsguard's catalog does not know what it protects: check that nothing outside the cluster (cloud resources, volumes, DNS records) depends on it"
 	}
-}
-
-// lessRef orders objects by group, kind, namespace and name.
-func lessRef(a, b inventory.ObjectRef) bool {
-	if a.Group != b.Group {
-		return a.Group < b.Group
-	}
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
-	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
-	}
-	return a.Name < b.Name
 }

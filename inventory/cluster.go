@@ -21,13 +21,16 @@ import (
 
 // Defaults of ClusterOptions.
 const (
-	DefaultClusterWorkers  = 16
+	// A snapshot is one request per resource type, each small and short:
+	// latency, not the API server, bounds it, and priority and fairness
+	// queues what the server cannot take at once.
+	DefaultClusterWorkers  = 32
 	DefaultClusterPageSize = 500
 )
 
 // ClusterOptions configures FromCluster. The zero value is usable.
 type ClusterOptions struct {
-	// Workers bounds the requests in flight at once (default 16).
+	// Workers bounds the requests in flight at once (default 32).
 	Workers int
 	// PageSize is the Limit of every LIST; larger collections are read
 	// page by page with Continue (default 500).
@@ -39,6 +42,13 @@ type ClusterOptions struct {
 	Now func() time.Time
 	// Logger receives progress at V(1) and per-request detail at V(2).
 	Logger logr.Logger
+	// CacheDir keeps, per cluster, the CRDs without their schemas between
+	// calls, so that a call reads in full only the CRDs that changed since
+	// (default: nsguard under the user's cache directory; none when there
+	// is no such directory).
+	CacheDir string
+	// NoCache reads every CRD in full and neither reads nor writes a cache.
+	NoCache bool
 }
 
 func (o ClusterOptions) withDefaults() (ClusterOptions, error) {
@@ -53,6 +63,12 @@ func (o ClusterOptions) withDefaults() (ClusterOptions, error) {
 	}
 	if o.Logger.GetSink() == nil {
 		o.Logger = logr.Discard()
+	}
+	switch {
+	case o.NoCache:
+		o.CacheDir = ""
+	case o.CacheDir == "":
+		o.CacheDir = DefaultCacheDir()
 	}
 	if o.Catalog == nil {
 		c, err := catalog.Builtin()
@@ -111,6 +127,8 @@ func FromCluster(ctx context.Context, cfg *rest.Config, namespace string, opts C
 		pageSize: opts.PageSize,
 		sem:      make(chan struct{}, opts.Workers),
 		services: map[string]*ServiceFact{},
+		host:     cfg.Host,
+		crdCache: newCRDCache(opts.CacheDir, cfg.Host),
 
 		present:     map[schema.GroupResource]bool{},
 		failedTypes: map[schema.GroupResource]bool{},
@@ -144,6 +162,8 @@ type gatherer struct {
 	ns       string
 	pageSize int64
 	sem      chan struct{}
+	host     string // the API server, which the CRD cache is of
+	crdCache crdCache
 	wg       sync.WaitGroup
 	requests atomic.Int64
 
@@ -294,7 +314,7 @@ func (g *gatherer) snapshot() *Snapshot {
 	for _, c := range g.keptCRDs() {
 		objs = append(objs, c.obj)
 	}
-	sort.Slice(objs, func(i, j int) bool { return lessRef(objs[i].Ref, objs[j].Ref) })
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Ref.Less(objs[j].Ref) })
 	index := map[string]int{}
 	for _, o := range objs {
 		s.Add(o)
@@ -325,20 +345,6 @@ func (g *gatherer) snapshot() *Snapshot {
 		}
 	}
 	return s
-}
-
-// lessRef orders objects by group, kind, namespace and name.
-func lessRef(a, b ObjectRef) bool {
-	if a.Group != b.Group {
-		return a.Group < b.Group
-	}
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
-	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
-	}
-	return a.Name < b.Name
 }
 
 // summarizeProblems words what the snapshot could not check. The LISTs of

@@ -19,35 +19,151 @@ type crdInfo struct {
 	webhook bool                 // conversion through a webhook
 }
 
-// listCRDs lists every CRD (typed, in protobuf) and keeps what addCRD
-// needs.
+// crdRefetchMax is how many changed CRDs are read one GET each; beyond
+// it, one LIST of every CRD is cheaper.
+const crdRefetchMax = 8
+
+// listCRDs lists every CRD and keeps what addCRD needs. With a cache, a
+// metadata-only LIST (names, UIDs, resourceVersions: kilobytes) says which
+// CRDs changed since the cache was written, and only those are read in
+// full; otherwise every CRD is (typed, in protobuf).
 func (g *gatherer) listCRDs(ctx context.Context, l fullList) {
+	if g.crdCache.path == "" {
+		entries, _ := g.readCRDs(ctx, l)
+		g.addCRDs(l, entries)
+		return
+	}
+	res := g.c.metadata.Resource(l.gvr)
 	opts := metav1.ListOptions{Limit: g.pageSize}
-	listed := 0
+	var current []metav1.PartialObjectMetadata
+	for {
+		g.requests.Add(1)
+		list, err := res.List(ctx, opts)
+		if err != nil {
+			g.listFailed(ctx, l, err, false)
+			return
+		}
+		current = append(current, list.Items...)
+		if list.Continue == "" {
+			break
+		}
+		opts.Continue = list.Continue
+	}
+	cached := g.crdCache.load(g.host)
+	entries := make([]crdCacheEntry, 0, len(current))
+	var stale []string
+	for _, m := range current {
+		if e, ok := cached[string(m.UID)]; ok && e.ResourceVersion == m.ResourceVersion {
+			entries = append(entries, e)
+			continue
+		}
+		stale = append(stale, m.Name)
+	}
+	g.log.V(2).Info("CRD cache", "crds", len(current), "changed", len(stale), "path", g.crdCache.path)
+	if len(stale) > 0 {
+		fetched, ok := g.getCRDs(ctx, stale)
+		if !ok {
+			// Too many changed, or a GET failed: read them all at once.
+			all, ok := g.readCRDs(ctx, l)
+			if !ok {
+				// Recorded as a problem; keep what is known still.
+				g.addCRDs(l, mergeCRDs(entries, all))
+				return
+			}
+			fetched, entries = all, nil
+		}
+		entries = append(entries, fetched...)
+	}
+	g.addCRDs(l, entries)
+	if len(stale) > 0 || len(cached) != len(entries) {
+		if err := g.crdCache.store(g.host, entries); err != nil {
+			g.log.V(1).Info("CRD cache not written", "error", err.Error())
+		}
+	}
+}
+
+// getCRDs reads the named CRDs one GET each; false when there are more
+// than crdRefetchMax or a GET failed. A CRD deleted since the LIST is left
+// out.
+func (g *gatherer) getCRDs(ctx context.Context, names []string) ([]crdCacheEntry, bool) {
+	if len(names) > crdRefetchMax {
+		return nil, false
+	}
+	out := make([]crdCacheEntry, 0, len(names))
+	for _, name := range names {
+		g.requests.Add(1)
+		crd, err := g.c.apiext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, getOptions)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, false
+		}
+		e, err := crdEntry(crd)
+		if err != nil {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, true
+}
+
+// readCRDs lists every CRD in full; false (with what was read) when the
+// LIST failed, which is recorded.
+func (g *gatherer) readCRDs(ctx context.Context, l fullList) ([]crdCacheEntry, bool) {
+	opts := metav1.ListOptions{Limit: g.pageSize}
+	var out []crdCacheEntry
 	for {
 		g.requests.Add(1)
 		list, err := g.c.apiext.ApiextensionsV1().CustomResourceDefinitions().List(ctx, opts)
 		if err != nil {
-			g.listFailed(ctx, l, err, listed > 0)
-			return
+			g.listFailed(ctx, l, err, len(out) > 0)
+			return out, false
 		}
 		for i := range list.Items {
-			u, err := crdMap(&list.Items[i])
+			e, err := crdEntry(&list.Items[i])
 			if err != nil {
 				continue
 			}
-			o, err := NewObject(u)
-			if err != nil {
-				continue
-			}
-			o.Ref.Resource = l.gvr.Resource
-			g.addCRD(u, o)
-			listed++
+			out = append(out, e)
 		}
 		if list.Continue == "" {
-			return
+			return out, true
 		}
 		opts.Continue = list.Continue
+	}
+}
+
+func crdEntry(c *apiextensionsv1.CustomResourceDefinition) (crdCacheEntry, error) {
+	u, err := crdMap(c)
+	if err != nil {
+		return crdCacheEntry{}, err
+	}
+	return crdCacheEntry{UID: string(c.UID), ResourceVersion: c.ResourceVersion, Object: u}, nil
+}
+
+// mergeCRDs returns a and the entries of b whose CRD is not in a.
+func mergeCRDs(a, b []crdCacheEntry) []crdCacheEntry {
+	seen := make(map[string]bool, len(a))
+	for _, e := range a {
+		seen[e.UID] = true
+	}
+	for _, e := range b {
+		if !seen[e.UID] {
+			a = append(a, e)
+		}
+	}
+	return a
+}
+
+func (g *gatherer) addCRDs(l fullList, entries []crdCacheEntry) {
+	for _, e := range entries {
+		o, err := NewObject(e.Object)
+		if err != nil {
+			continue
+		}
+		o.Ref.Resource = l.gvr.Resource
+		g.addCRD(e.Object, o)
 	}
 }
 
@@ -68,7 +184,15 @@ func crdMap(c *apiextensionsv1.CustomResourceDefinition) (map[string]any, error)
 	}
 	spec := map[string]any{"group": c.Spec.Group, "names": names, "scope": string(c.Spec.Scope)}
 	if c.Spec.Conversion != nil {
-		conv, err := runtime.DefaultUnstructuredConverter.ToUnstructured(c.Spec.Conversion)
+		cv := *c.Spec.Conversion
+		if cv.Webhook != nil && cv.Webhook.ClientConfig != nil {
+			// Trimmed anyway; not kept in the cache either.
+			wh, cc := *cv.Webhook, *cv.Webhook.ClientConfig
+			cc.CABundle = nil
+			wh.ClientConfig = &cc
+			cv.Webhook = &wh
+		}
+		conv, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&cv)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -277,5 +278,68 @@ func TestCRDMap(t *testing.T) {
 	}
 	if strings.Contains(string(a), "most of the bytes") || strings.Contains(string(a), "kubectl") {
 		t.Errorf("schemas and managed fields must be dropped: %s", a)
+	}
+}
+
+func TestCRDCacheRoundTrip(t *testing.T) {
+	crd := &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "things.example.com", UID: "u-1", ResourceVersion: "42", Generation: 3,
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)),
+			Finalizers:        []string{"customresourcecleanup.apiextensions.k8s.io"},
+		},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "example.com", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "things", Kind: "Thing"},
+			Conversion: &apiextensionsv1.CustomResourceConversion{
+				Strategy: apiextensionsv1.WebhookConverter,
+				Webhook: &apiextensionsv1.WebhookConversion{ClientConfig: &apiextensionsv1.WebhookClientConfig{
+					CABundle: []byte("certificate"),
+					Service:  &apiextensionsv1.ServiceReference{Namespace: "things-system", Name: "webhook", Port: ptr[int32](443)},
+				}},
+			},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true}},
+		},
+		Status: apiextensionsv1.CustomResourceDefinitionStatus{StoredVersions: []string{"v1"}},
+	}
+	e, err := crdEntry(crd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := newCRDCache(dir, "https://a.example.com:6443")
+	if got := c.load("https://a.example.com:6443"); got != nil {
+		t.Fatalf("empty cache loaded %v", got)
+	}
+	if err := c.store("https://a.example.com:6443", []crdCacheEntry{e}); err != nil {
+		t.Fatal(err)
+	}
+	if got := newCRDCache(dir, "https://b.example.com:6443").load("https://b.example.com:6443"); got != nil {
+		t.Errorf("another cluster's cache was loaded: %v", got)
+	}
+	got := c.load("https://a.example.com:6443")
+	if len(got) != 1 || got["u-1"].ResourceVersion != "42" {
+		t.Fatalf("loaded %v", got)
+	}
+	// What a cached CRD turns into must be what a freshly read one does,
+	// numbers included.
+	want, err := NewObject(e.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := NewObject(got["u-1"].Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, cached) {
+		a, _ := json.Marshal(want)
+		b, _ := json.Marshal(cached)
+		t.Errorf("cached CRD differs:\n%s\n%s", a, b)
+	}
+	if strings.Contains(fmt.Sprint(got["u-1"].Object), "certificate") {
+		t.Error("the CA bundle must not be cached")
+	}
+	if a, b := mergeCRDs([]crdCacheEntry{e}, []crdCacheEntry{e, {UID: "u-2"}}), 2; len(a) != b {
+		t.Errorf("mergeCRDs kept %d entries, want %d", len(a), b)
 	}
 }

@@ -148,6 +148,20 @@ func (r ObjectRef) GroupResource() string {
 	return res + "." + r.Group
 }
 
+// Less orders objects by group, kind, namespace and name.
+func (r ObjectRef) Less(o ObjectRef) bool {
+	if r.Group != o.Group {
+		return r.Group < o.Group
+	}
+	if r.Kind != o.Kind {
+		return r.Kind < o.Kind
+	}
+	if r.Namespace != o.Namespace {
+		return r.Namespace < o.Namespace
+	}
+	return r.Name < o.Name
+}
+
 // Position is where an object was read from (lint only; not given to rules).
 type Position struct {
 	File string `json:"file"`

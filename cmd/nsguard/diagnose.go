@@ -25,6 +25,7 @@ type diagnoseOptions struct {
 	color      string
 	timeout    time.Duration
 	workers    int
+	cacheDir   string
 	verbosity  int
 	policyDirs []string
 	dataFiles  []string
@@ -76,6 +77,7 @@ Exit codes: 0 nothing blocks, 1 something blocks (findings of severity deny),
 	f.StringVar(&o.color, "color", "auto", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "time allowed for reading the cluster; after it the report is printed, marked incomplete")
 	f.IntVar(&o.workers, "workers", inventory.DefaultClusterWorkers, "API requests in flight at once")
+	f.StringVar(&o.cacheDir, "cache-dir", inventory.DefaultCacheDir(), `directory of the per-cluster CRD cache (CRDs without their schemas, checked against a metadata-only LIST on every run); "" reads every CRD in full`)
 	f.IntVarP(&o.verbosity, "verbose", "v", 0, "log level on standard error: 1 shows the inventory's progress and timing")
 	f.StringArrayVar(&o.policyDirs, "policy", nil, "directory or file of additional Rego policies (repeatable)")
 	f.StringArrayVar(&o.dataFiles, "data", nil, "JSON or YAML data file for the policies, e.g. finalizer catalog entries (repeatable)")
@@ -116,7 +118,7 @@ func runDiagnose(ctx context.Context, s *streams, o *diagnoseOptions, args []str
 	}
 	res, err := diagnose.Run(ctx, cfg, namespace, engine, diagnose.RunOptions{
 		Timeout: o.timeout,
-		Cluster: inventory.ClusterOptions{Workers: o.workers, Logger: o.logger(s.ErrOut)},
+		Cluster: inventory.ClusterOptions{Workers: o.workers, Logger: o.logger(s.ErrOut), CacheDir: o.cacheDir, NoCache: o.cacheDir == ""},
 	})
 	if err != nil {
 		if errors.Is(err, inventory.ErrNamespaceNotFound) {
