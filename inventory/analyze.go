@@ -53,6 +53,7 @@ type binding struct {
 	namespace string // "" for a ClusterRoleBinding
 	roleKind  string
 	roleName  string
+	roleKey   string // "namespace/name" of a Role
 	subjects  []subject
 }
 
@@ -73,7 +74,10 @@ type analysis struct {
 	leases       []*Object
 	roles        map[string][]rule // "namespace/name"
 	clusterRoles map[string][]rule
-	bindings     []binding
+	// bindings holds the RoleBindings by namespace and the
+	// ClusterRoleBindings under "": a finalizer's objects are reachable
+	// only through the bindings of their namespace and the cluster's.
+	bindings map[string][]binding
 }
 
 func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
@@ -83,6 +87,7 @@ func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 		workloadBySA: map[string][]*workload{},
 		roles:        map[string][]rule{},
 		clusterRoles: map[string][]rule{},
+		bindings:     map[string][]binding{},
 	}
 	var aggregated []*Object
 	for _, o := range s.Objects {
@@ -108,7 +113,8 @@ func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 					aggregated = append(aggregated, o)
 				}
 			case "RoleBinding", "ClusterRoleBinding":
-				a.bindings = append(a.bindings, newBinding(o))
+				b := newBinding(o)
+				a.bindings[b.namespace] = append(a.bindings[b.namespace], b)
 			}
 		}
 	}
@@ -156,6 +162,7 @@ func newBinding(o *Object) binding {
 	b := binding{obj: o, namespace: o.Ref.Namespace}
 	if rr, ok := o.Body["roleRef"].(map[string]any); ok {
 		b.roleKind, b.roleName = str(rr["kind"]), str(rr["name"])
+		b.roleKey = b.namespace + "/" + b.roleName
 	}
 	subs, _ := o.Body["subjects"].([]any)
 	for _, sv := range subs {
@@ -318,10 +325,7 @@ func (a *analysis) resolve(f *FinalizerFact) {
 		if resource == "" {
 			resource = guessResource(ref.Group, ref.Kind)
 		}
-		for _, b := range a.bindings {
-			if b.namespace != "" && b.namespace != f.Namespace {
-				continue
-			}
+		for _, b := range a.bindingsFor(f.Namespace) {
 			wildcard, ok := a.bindingCanUpdate(b, group, resource)
 			if !ok {
 				continue
@@ -361,6 +365,15 @@ func (a *analysis) resolve(f *FinalizerFact) {
 	a.liveness(f, entry, external)
 }
 
+// bindingsFor returns the bindings that grant rights on objects in ns: its
+// RoleBindings and every ClusterRoleBinding.
+func (a *analysis) bindingsFor(ns string) []binding {
+	if ns == "" {
+		return a.bindings[""]
+	}
+	return append(a.bindings[ns][:len(a.bindings[ns]):len(a.bindings[ns])], a.bindings[""]...)
+}
+
 // handlerRank orders handlers by the strength of the evidence.
 func handlerRank(h *Handler) int {
 	switch {
@@ -382,7 +395,7 @@ func (a *analysis) bindingCanUpdate(b binding, group, resource string) (wildcard
 	case "ClusterRole":
 		rs = a.clusterRoles[b.roleName]
 	case "Role":
-		rs = a.roles[b.namespace+"/"+b.roleName]
+		rs = a.roles[b.roleKey]
 	}
 	found := false
 	for _, r := range rs {
@@ -481,7 +494,7 @@ func (a *analysis) liveness(f *FinalizerFact, e *catalog.Entry, external []strin
 		if e != nil {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("no workload in the cluster matches the catalog's description of %s", e.HandledBy))
 		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("no workload's service account may update %s in %s (checked %d role bindings and cluster role bindings)", strings.Join(f.Kinds, ", "), nsWords(f.Namespace), len(a.bindings)))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("no workload's service account may update %s in %s (checked %d role bindings and cluster role bindings)", strings.Join(f.Kinds, ", "), nsWords(f.Namespace), len(a.bindingsFor(f.Namespace))))
 		for _, h := range f.Handlers {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s/%s may update anything through wildcard RBAC; not counted as its controller", h.Workload.Kind, h.Namespace, h.Workload.Name))
 		}
