@@ -125,8 +125,12 @@ func (p *fastParser) object(indent int, first fline, all, strict bool, def defau
 	if !all {
 		sel.apiVersion, sel.kind = prescanType(p.d, first, indent, def)
 		sel.all = needsBody(sel.apiVersion, sel.kind)
+		if sel.all {
+			group, _ := inventory.SplitAPIVersion(sel.apiVersion)
+			sel.mask = inventory.BodyMask(group, sel.kind)
+		}
 	}
-	m, err := p.mapping(indent, first, true, sel)
+	m, err := p.mapping(indent, first, true, sel, nil)
 	if err != nil || all {
 		return m, err
 	}
@@ -137,9 +141,9 @@ func (p *fastParser) object(indent int, first fline, all, strict bool, def defau
 	// The prescan misread the type (quoted keys, duplicates, a value that
 	// wraps): build what the real type needs.
 	switch {
-	case needsBody(av, kind) && !sel.all:
+	case needsBody(av, kind) && (!sel.all || sel.mask != nil):
 		p.pos, p.line, p.peekAt = pos, line, -1
-		return p.mapping(indent, first, true, &topSelect{all: true, strict: sel.strict})
+		return p.mapping(indent, first, true, &topSelect{all: true, strict: sel.strict}, nil)
 	case !needsBody(av, kind) && sel.all:
 		for k := range m {
 			if !(&topSelect{}).build([]byte(k)) {
@@ -158,7 +162,7 @@ func (p *fastParser) object(indent int, first fline, all, strict bool, def defau
 // a string apiVersion; anything else falls back.
 func (p *fastParser) list(first fline, all bool, apiVersion, kind string) (*fastObject, error) {
 	list := &fastList{all: all, def: itemDefaults(apiVersion, kind)}
-	m, err := p.mapping(0, first, true, &topSelect{all: true, strict: true, list: list})
+	m, err := p.mapping(0, first, true, &topSelect{all: true, strict: true, list: list}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +221,9 @@ type topSelect struct {
 	strict bool
 	// list, for a List, receives the items.
 	list *fastList
+	// mask, when set, limits the fields built below the top level to what
+	// trimming reads (inventory.BodyMask).
+	mask inventory.FieldMask
 }
 
 func (s *topSelect) build(key []byte) bool {
@@ -459,8 +466,9 @@ func isSeqStart(d []byte, l fline, indent int) bool {
 
 // mapping reads a block mapping whose keys are at column indent; the first
 // key is on line first (after "- " in a sequence item). sel is set for the
-// root mapping only.
-func (p *fastParser) mapping(indent int, first fline, build bool, sel *topSelect) (map[string]any, error) {
+// root mapping only; below it, mask (nil: everything) says which keys to
+// build.
+func (p *fastParser) mapping(indent int, first fline, build bool, sel *topSelect, mask inventory.FieldMask) (map[string]any, error) {
 	var m map[string]any
 	if build {
 		m = map[string]any{}
@@ -482,12 +490,21 @@ func (p *fastParser) mapping(indent int, first fline, build bool, sel *topSelect
 			} else {
 				b = sel.build(key)
 			}
+			mask = sel.mask
+		}
+		var child inventory.FieldMask
+		if b && mask != nil {
+			if kq != 0 {
+				child, b = mask[ks]
+			} else {
+				child, b = mask[string(key)]
+			}
 		}
 		var list *fastList
 		if sel != nil && sel.list != nil && (kq == 0 && string(key) == "items" || kq != 0 && ks == "items") {
 			list = sel.list
 		}
-		v, err := p.value(l, vcol, indent, b, list)
+		v, err := p.value(l, vcol, indent, b, list, child)
 		if err != nil {
 			return nil, err
 		}
@@ -672,7 +689,7 @@ func plainStart(d []byte, i, end int, flow bool) bool {
 // value reads what follows "key:" (vcol is just past the colon) for a key
 // at column indent. list, when set, receives the items of a block sequence
 // (the items of a List).
-func (p *fastParser) value(l fline, vcol, indent int, build bool, list *fastList) (any, error) {
+func (p *fastParser) value(l fline, vcol, indent int, build bool, list *fastList, mask inventory.FieldMask) (any, error) {
 	d := p.d
 	i := vcol
 	for i < l.end && d[i] == ' ' {
@@ -683,7 +700,7 @@ func (p *fastParser) value(l fline, vcol, indent int, build bool, list *fastList
 			return nil, errFallback
 		}
 		p.consume(l)
-		return p.blockValue(indent, true, build, list)
+		return p.blockValue(indent, true, build, list, mask)
 	}
 	return p.inline(l, i, indent, build)
 }
@@ -692,26 +709,26 @@ func (p *fastParser) value(l fline, vcol, indent int, build bool, list *fastList
 // sequence indented more than indent, a sequence at indent itself when
 // allowSeq (YAML's indentation-less sequence as a mapping value), or
 // nothing (null). list is as for value.
-func (p *fastParser) blockValue(indent int, allowSeq, build bool, list *fastList) (any, error) {
+func (p *fastParser) blockValue(indent int, allowSeq, build bool, list *fastList, mask inventory.FieldMask) (any, error) {
 	l, ok, err := p.peek()
 	if err != nil || !ok {
 		return nil, err
 	}
 	if l.indent > indent {
 		if isSeqStart(p.d, l, l.indent) {
-			return p.sequence(l.indent, build, list)
+			return p.sequence(l.indent, build, list, mask)
 		}
 		if list != nil {
 			return nil, errFallback
 		}
-		m, err := p.mapping(l.indent, l, build, nil)
+		m, err := p.mapping(l.indent, l, build, nil, mask)
 		if err != nil || !build {
 			return nil, err
 		}
 		return m, nil
 	}
 	if l.indent == indent && allowSeq && isSeqStart(p.d, l, indent) {
-		return p.sequence(indent, build, list)
+		return p.sequence(indent, build, list, mask)
 	}
 	return nil, nil
 }
@@ -719,7 +736,7 @@ func (p *fastParser) blockValue(indent int, allowSeq, build bool, list *fastList
 // sequence reads a block sequence at column indent. With list set, every
 // item must be a mapping on the line of its "- ", and is read as an object
 // of the List.
-func (p *fastParser) sequence(indent int, build bool, list *fastList) (any, error) {
+func (p *fastParser) sequence(indent int, build bool, list *fastList, mask inventory.FieldMask) (any, error) {
 	d := p.d
 	var out []any
 	if build {
@@ -756,14 +773,14 @@ func (p *fastParser) sequence(indent int, build bool, list *fastList) (any, erro
 			v = m
 		case j == l.end || d[j] == '#' && j > i:
 			p.consume(l)
-			v, err = p.blockValue(indent, false, build, nil)
+			v, err = p.blockValue(indent, false, build, nil, mask)
 		case j < l.end && d[j] == '\t':
 			return nil, errFallback
 		case isSeqStart(d, fline{start: j, end: l.end}, 0):
 			return nil, errFallback // "- - x": rare, left to yaml.v3
 		case p.isKeyLine(l, j):
 			var m map[string]any
-			m, err = p.mapping(j-l.start, l, build, nil)
+			m, err = p.mapping(j-l.start, l, build, nil, mask)
 			if build && err == nil {
 				v = m
 			}

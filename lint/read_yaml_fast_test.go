@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"github.com/nsguard/nsguard/inventory"
+
 	"os"
 	"reflect"
 	"strings"
@@ -100,8 +102,9 @@ func checkAgree(t *testing.T, d []byte) (fast bool) {
 // keptFields is what the fast path builds of an object read as m by the
 // node path: all of it for the kinds whose body rules read.
 func keptFields(m map[string]any, def defaults) map[string]any {
-	if needsBody(typeOf(m, def)) {
-		return m
+	if av, kind := typeOf(m, def); needsBody(av, kind) {
+		group, _ := inventory.SplitAPIVersion(av)
+		return inventory.BodyMask(group, kind).Apply(m).(map[string]any)
 	}
 	want := map[string]any{}
 	for _, k := range []string{"apiVersion", "kind", "metadata"} {
