@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nsguard/nsguard/internal/ansi"
 	"github.com/nsguard/nsguard/policies"
 )
 
@@ -54,24 +55,10 @@ type TextRenderer struct {
 	Width int
 }
 
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
-	ansiDim    = "\x1b[2m"
-)
-
-func (t *TextRenderer) paint(code, s string) string {
-	if !t.Color {
-		return s
-	}
-	return code + s + ansiReset
-}
+func (t *TextRenderer) paint(code, s string) string { return ansi.Paint(t.Color, code, s) }
 
 func (t *TextRenderer) heading(w io.Writer, s string) {
-	fmt.Fprintf(w, "\n%s\n", t.paint(ansiBold, s))
+	fmt.Fprintf(w, "\n%s\n", t.paint(ansi.Bold, s))
 }
 
 // Render implements Renderer.
@@ -90,10 +77,10 @@ func (t *TextRenderer) Render(w io.Writer, r *Report) error {
 
 func (t *TextRenderer) header(w io.Writer, r *Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Namespace\t%s\n", t.paint(ansiBold, r.Namespace))
+	fmt.Fprintf(tw, "Namespace\t%s\n", t.paint(ansi.Bold, r.Namespace))
 	state := r.State
 	if r.State == StateTerminating {
-		state = t.paint(ansiYellow, r.State)
+		state = t.paint(ansi.Yellow, r.State)
 		if r.DeletionTimestamp != "" {
 			state += fmt.Sprintf(" for %s (deletion requested %s)", humanDuration(time.Duration(r.TerminatingSeconds)*time.Second), r.DeletionTimestamp)
 		}
@@ -107,13 +94,13 @@ func (t *TextRenderer) header(w io.Writer, r *Report) {
 	var verdict string
 	switch {
 	case deny > 0 && r.State == StateTerminating:
-		verdict = t.paint(ansiRed, "BLOCKED") + fmt.Sprintf(": it hangs (%s)", plural(deny, "blocking finding"))
+		verdict = t.paint(ansi.Red, "BLOCKED") + fmt.Sprintf(": it hangs (%s)", plural(deny, "blocking finding"))
 	case deny > 0:
-		verdict = t.paint(ansiRed, "WOULD BLOCK") + fmt.Sprintf(": deleting it now would hang (%s)", plural(deny, "blocking finding"))
+		verdict = t.paint(ansi.Red, "WOULD BLOCK") + fmt.Sprintf(": deleting it now would hang (%s)", plural(deny, "blocking finding"))
 	case r.State == StateTerminating:
-		verdict = t.paint(ansiGreen, "NOT BLOCKED") + ": no rule finds anything that holds it up"
+		verdict = t.paint(ansi.Green, "NOT BLOCKED") + ": no rule finds anything that holds it up"
 	default:
-		verdict = t.paint(ansiGreen, "OK") + ": nothing would block its deletion"
+		verdict = t.paint(ansi.Green, "OK") + ": nothing would block its deletion"
 	}
 	if warn > 0 {
 		if strings.HasSuffix(verdict, ")") {
@@ -123,7 +110,7 @@ func (t *TextRenderer) header(w io.Writer, r *Report) {
 		}
 	}
 	if !r.Complete {
-		verdict += t.paint(ansiYellow, " — incomplete, see the end")
+		verdict += t.paint(ansi.Yellow, " — incomplete, see the end")
 	}
 	fmt.Fprintf(tw, "Verdict\t%s\n", verdict)
 	tw.Flush()
@@ -138,7 +125,7 @@ func (t *TextRenderer) conditions(w io.Writer, r *Report) {
 	for _, c := range r.Conditions {
 		status := c.Status
 		if c.Status == "True" {
-			status = t.paint(ansiYellow, status)
+			status = t.paint(ansi.Yellow, status)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Type, status, c.Reason, c.Message)
 	}
@@ -181,7 +168,7 @@ func (t *TextRenderer) finalizers(w io.Writer, r *Report) {
 	}
 	t.heading(w, "Finalizers and their controllers")
 	for _, f := range r.Finalizers {
-		fmt.Fprintf(w, "  %s on %s (%s)\n", t.paint(ansiBold, f.Name), countObjects(f.Objects), strings.Join(f.Kinds, ", "))
+		fmt.Fprintf(w, "  %s on %s (%s)\n", t.paint(ansi.Bold, f.Name), countObjects(f.Objects), strings.Join(f.Kinds, ", "))
 		if f.HandledBy != "" {
 			fmt.Fprintf(w, "    handled by  %s\n", f.HandledBy)
 		}
@@ -218,9 +205,9 @@ func (t *TextRenderer) findings(w io.Writer, r *Report) {
 	for _, f := range r.Findings {
 		sev := strings.ToUpper(f.Severity)
 		if f.Severity == policies.SeverityDeny {
-			sev = t.paint(ansiRed, sev)
+			sev = t.paint(ansi.Red, sev)
 		} else {
-			sev = t.paint(ansiYellow, sev)
+			sev = t.paint(ansi.Yellow, sev)
 		}
 		obj := f.Object.GroupKind() + " "
 		if f.Object.Namespace != "" {
@@ -240,7 +227,7 @@ func (t *TextRenderer) plan(w io.Writer, r *Report) {
 	for i, st := range r.Plan {
 		t.wrap(w, fmt.Sprintf("  %d. [%s] ", i+1, t.verdict(st.Safety)), "     ", st.Title)
 		if st.Why != "" {
-			t.wrap(w, "     ", "     ", t.paint(ansiDim, st.Why))
+			t.wrap(w, "     ", "     ", t.paint(ansi.Dim, st.Why))
 		}
 		for j, c := range st.Commands {
 			if t.MaxCommands > 0 && j == t.MaxCommands {
@@ -268,7 +255,7 @@ func (t *TextRenderer) incomplete(w io.Writer, r *Report) {
 	if r.Complete {
 		return
 	}
-	t.heading(w, t.paint(ansiYellow, "Incomplete: this report may miss causes"))
+	t.heading(w, t.paint(ansi.Yellow, "Incomplete: this report may miss causes"))
 	for _, s := range r.Incomplete {
 		t.wrap(w, "  - ", "    ", s)
 	}
@@ -277,21 +264,21 @@ func (t *TextRenderer) incomplete(w io.Writer, r *Report) {
 func (t *TextRenderer) liveness(l string) string {
 	switch l {
 	case "alive":
-		return t.paint(ansiGreen, l)
+		return t.paint(ansi.Green, l)
 	case "absent", "down":
-		return t.paint(ansiRed, l)
+		return t.paint(ansi.Red, l)
 	}
-	return t.paint(ansiYellow, l)
+	return t.paint(ansi.Yellow, l)
 }
 
 func (t *TextRenderer) verdict(v string) string {
 	switch v {
 	case SafetySafe:
-		return t.paint(ansiGreen, v)
+		return t.paint(ansi.Green, v)
 	case SafetyCaution:
-		return t.paint(ansiYellow, v)
+		return t.paint(ansi.Yellow, v)
 	}
-	return t.paint(ansiRed, v)
+	return t.paint(ansi.Red, v)
 }
 
 // wrap writes s after first, wrapping at t.Width with rest as the indent of

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/nsguard/nsguard/internal/ansi"
 )
 
 // textFormatter writes findings grouped by file, one per line as
@@ -14,21 +16,7 @@ type textFormatter struct {
 	color bool
 }
 
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiRed    = "\x1b[31m"
-	ansiYellow = "\x1b[33m"
-	ansiDim    = "\x1b[2m"
-	ansiGreen  = "\x1b[32m"
-)
-
-func (t *textFormatter) paint(code, s string) string {
-	if !t.color {
-		return s
-	}
-	return code + s + ansiReset
-}
+func (t *textFormatter) paint(code, s string) string { return ansi.Paint(t.color, code, s) }
 
 func (t *textFormatter) Format(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
@@ -43,13 +31,13 @@ func (t *textFormatter) Format(w io.Writer, r *Report) error {
 		sev := f.Severity
 		switch sev {
 		case SeverityDeny:
-			sev = t.paint(ansiBold+ansiRed, sev)
+			sev = t.paint(ansi.Bold+ansi.Red, sev)
 		case SeverityWarn:
-			sev = t.paint(ansiYellow, sev)
+			sev = t.paint(ansi.Yellow, sev)
 		}
 		obj := objectName(f.Kind, f.ObjectNamespace, f.Name)
-		fmt.Fprintf(bw, "%s: %s %s: %s %s\n", t.paint(ansiBold, fmt.Sprintf("%s:%d", displayFile(f.File), f.Line)),
-			sev, t.paint(ansiBold, f.Rule), oneLine(f.Message), t.paint(ansiDim, "("+obj+")"))
+		fmt.Fprintf(bw, "%s: %s %s: %s %s\n", t.paint(ansi.Bold, fmt.Sprintf("%s:%d", displayFile(f.File), f.Line)),
+			sev, t.paint(ansi.Bold, f.Rule), oneLine(f.Message), t.paint(ansi.Dim, "("+obj+")"))
 		if f.Fix != "" {
 			fmt.Fprintf(bw, "    fix: %s\n", f.Fix)
 		}
@@ -63,15 +51,15 @@ func (t *textFormatter) Format(w io.Writer, r *Report) error {
 		summary = fmt.Sprintf("%s (%d deny, %d warn) in %s, %s", plural(c.Findings, "finding"), c.Deny, c.Warn, plural(c.Objects, "object"), plural(c.Files, "file"))
 	}
 	if c.Errors > 0 {
-		summary += ", " + t.paint(ansiRed, plural(c.Errors, "input error"))
+		summary += ", " + t.paint(ansi.Red, plural(c.Errors, "input error"))
 	}
 	switch {
 	case c.Deny > 0:
-		summary = t.paint(ansiBold+ansiRed, "✗ ") + summary
+		summary = t.paint(ansi.Bold+ansi.Red, "✗ ") + summary
 	case c.Findings > 0 || c.Errors > 0:
-		summary = t.paint(ansiYellow, "! ") + summary
+		summary = t.paint(ansi.Yellow, "! ") + summary
 	default:
-		summary = t.paint(ansiGreen, "✓ ") + summary
+		summary = t.paint(ansi.Green, "✓ ") + summary
 	}
 	fmt.Fprintln(bw, summary)
 	return bw.Flush()

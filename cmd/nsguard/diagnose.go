@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/nsguard/nsguard/diagnose"
@@ -22,7 +20,7 @@ import (
 
 type diagnoseOptions struct {
 	output     string
-	color      string
+	color      colorFlag
 	timeout    time.Duration
 	workers    int
 	cacheDir   string
@@ -73,8 +71,8 @@ Exit codes: 0 nothing blocks, 1 something blocks (findings of severity deny),
 		},
 	}
 	f := cmd.Flags()
+	o.color.register(cmd)
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
-	f.StringVar(&o.color, "color", "auto", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "time allowed for reading the cluster; after it the report is printed, marked incomplete")
 	f.IntVar(&o.workers, "workers", inventory.DefaultClusterWorkers, "API requests in flight at once")
 	f.StringVar(&o.cacheDir, "cache-dir", inventory.DefaultCacheDir(), `directory of the per-cluster CRD cache (CRDs without their schemas, checked against a metadata-only LIST on every run); "" reads every CRD in full`)
@@ -95,12 +93,10 @@ func runDiagnose(ctx context.Context, s *streams, o *diagnoseOptions, args []str
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	switch o.color {
-	case "auto", "always", "never":
-	default:
-		return withCode(exitUsage, fmt.Errorf("unknown --color %q (want auto, always or never)", o.color))
+	if err := o.color.validate(); err != nil {
+		return err
 	}
-	renderer, err := diagnose.NewRenderer(o.output, o.useColor(s.Out))
+	renderer, err := diagnose.NewRenderer(o.output, o.color.enabled(s.Out))
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -147,20 +143,6 @@ func (o *diagnoseOptions) namespace(args []string) (string, error) {
 		return flagNS, nil
 	}
 	return "", errors.New("which namespace? usage: nsguard diagnose NAMESPACE")
-}
-
-func (o *diagnoseOptions) useColor(w io.Writer) bool {
-	switch o.color {
-	case "always":
-		return true
-	case "never":
-		return false
-	}
-	if os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (o *diagnoseOptions) logger(w io.Writer) logr.Logger {

@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/nsguard/nsguard/internal/version"
 	"github.com/nsguard/nsguard/inventory"
@@ -26,7 +23,7 @@ type lintOptions struct {
 	failOn      string
 	namespace   string
 	kubeVersion string
-	color       string
+	color       colorFlag
 	policyDirs  []string
 	dataFiles   []string
 }
@@ -85,11 +82,11 @@ line; the findings of everything that could be read are still reported).`,
 		},
 	}
 	f := cmd.Flags()
+	o.color.register(cmd)
 	f.StringVarP(&o.output, "output", "o", "text", "output format: "+strings.Join(lint.Formats, ", "))
 	f.StringVar(&o.failOn, "fail-on", string(lint.FailOnDeny), "lowest severity that makes the exit code 1: deny, warn or never")
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of namespaced objects that set none (like kubectl apply -n)")
 	f.StringVar(&o.kubeVersion, "kube-version", fmt.Sprintf("%d.%d", inventory.LatestKubeVersion.Major, inventory.LatestKubeVersion.Minor), "Kubernetes version the rules reason about (e.g. 1.33 or v1.33.2)")
-	f.StringVar(&o.color, "color", "auto", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	f.StringArrayVar(&o.policyDirs, "policy", nil, "directory or file of extra Rego policies (repeatable)")
 	f.StringArrayVar(&o.dataFiles, "data", nil, "JSON or YAML data file for the policies, e.g. finalizer catalog entries (repeatable)")
 	return cmd
@@ -101,12 +98,10 @@ func (o *lintOptions) run(ctx context.Context, s *streams, args []string) error 
 	}
 	// Check every flag before doing any work: a usage error must not
 	// depend on the input.
-	switch o.color {
-	case "auto", "always", "never":
-	default:
-		return withCode(exitUsage, fmt.Errorf("unknown --color %q (want auto, always or never)", o.color))
+	if err := o.color.validate(); err != nil {
+		return err
 	}
-	formatter, err := lint.NewFormatter(o.output, lint.FormatOptions{Color: o.useColor(s.Out)})
+	formatter, err := lint.NewFormatter(o.output, lint.FormatOptions{Color: o.color.enabled(s.Out)})
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -228,18 +223,4 @@ func newLintReport(rules []policies.Rule, findings []policies.Finding, snap *inv
 	}
 	r.Sort()
 	return r
-}
-
-func (o *lintOptions) useColor(w io.Writer) bool {
-	switch o.color {
-	case "always":
-		return true
-	case "never":
-		return false
-	}
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
