@@ -109,10 +109,8 @@ func (g *gatherer) listFull(ctx context.Context, l fullList) {
 			case "CustomResourceDefinition":
 				g.addCRD(u, o)
 				continue
-			case "APIService":
-				g.wantServices(apiServiceServices(u))
-			case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
-				g.wantServices(webhookServices(u))
+			case "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+				g.wantServices(dependedServices(l.gvr.Group, l.kind, u))
 			}
 			found = append(found, o)
 		}

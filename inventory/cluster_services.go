@@ -225,9 +225,7 @@ func (g *gatherer) addCRD(u map[string]any, o *Object) {
 	info := crdInfo{obj: o, served: schema.GroupResource{Group: str(spec["group"]), Resource: str(names["plural"])}}
 	if conv, ok := spec["conversion"].(map[string]any); ok && str(conv["strategy"]) == "Webhook" {
 		info.webhook = true
-		wh, _ := conv["webhook"].(map[string]any)
-		cc, _ := wh["clientConfig"].(map[string]any)
-		g.wantServices(serviceRefs(cc))
+		g.wantServices(dependedServices("apiextensions.k8s.io", "CustomResourceDefinition", u))
 	}
 	g.mu.Lock()
 	g.crds = append(g.crds, info)
@@ -246,38 +244,6 @@ func (g *gatherer) keptCRDs() []crdInfo {
 		}
 	}
 	return out
-}
-
-// apiServiceServices returns the Service behind an APIService ("" for the
-// local ones, served by kube-apiserver itself).
-func apiServiceServices(u map[string]any) []serviceRef {
-	spec, _ := u["spec"].(map[string]any)
-	return serviceRefs(map[string]any{"service": spec["service"]})
-}
-
-// webhookServices returns the Services of an admission webhook
-// configuration's webhooks.
-func webhookServices(u map[string]any) []serviceRef {
-	hooks, _ := u["webhooks"].([]any)
-	var out []serviceRef
-	for _, h := range hooks {
-		hm, _ := h.(map[string]any)
-		cc, _ := hm["clientConfig"].(map[string]any)
-		out = append(out, serviceRefs(cc)...)
-	}
-	return out
-}
-
-type serviceRef struct{ namespace, name string }
-
-// serviceRefs reads clientConfig.service (or APIService spec.service).
-func serviceRefs(clientConfig map[string]any) []serviceRef {
-	svc, _ := clientConfig["service"].(map[string]any)
-	ns, name := str(svc["namespace"]), str(svc["name"])
-	if ns == "" || name == "" {
-		return nil
-	}
-	return []serviceRef{{namespace: ns, name: name}}
 }
 
 // wantServices starts, once per Service, the requests that tell whether it

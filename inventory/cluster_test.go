@@ -170,15 +170,15 @@ func TestServiceRefs(t *testing.T) {
 		map[string]any{"clientConfig": map[string]any{"service": map[string]any{"namespace": "a", "name": "hook"}}},
 		map[string]any{"clientConfig": map[string]any{"url": "https://example.com"}},
 	}}
-	if got := webhookServices(webhooks); !reflect.DeepEqual(got, []serviceRef{{namespace: "a", name: "hook"}}) {
+	if got := dependedServices("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", webhooks); !reflect.DeepEqual(got, []serviceRef{{namespace: "a", name: "hook"}}) {
 		t.Errorf("webhookServices = %+v", got)
 	}
 	local := map[string]any{"spec": map[string]any{"group": "apps", "version": "v1"}}
-	if got := apiServiceServices(local); len(got) != 0 {
+	if got := dependedServices("apiregistration.k8s.io", "APIService", local); len(got) != 0 {
 		t.Errorf("a local APIService has no Service: %+v", got)
 	}
 	remote := map[string]any{"spec": map[string]any{"service": map[string]any{"namespace": "kube-system", "name": "metrics-server"}}}
-	if got := apiServiceServices(remote); !reflect.DeepEqual(got, []serviceRef{{namespace: "kube-system", name: "metrics-server"}}) {
+	if got := dependedServices("apiregistration.k8s.io", "APIService", remote); !reflect.DeepEqual(got, []serviceRef{{namespace: "kube-system", name: "metrics-server"}}) {
 		t.Errorf("apiServiceServices = %+v", got)
 	}
 }

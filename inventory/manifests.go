@@ -106,12 +106,12 @@ func FromManifests(objs []*Object, opts ManifestOptions) (*Snapshot, error) {
 		}
 	}
 	for _, o := range s.Objects {
-		for _, ref := range dependedServices(o) {
-			key := ref[0] + "/" + ref[1]
+		for _, ref := range dependedServices(o.Ref.Group, o.Ref.Kind, o.Body) {
+			key := ref.namespace + "/" + ref.name
 			if _, ok := s.Services[key]; ok {
 				continue
 			}
-			f := &ServiceFact{Namespace: ref[0], Name: ref[1], ObjectID: -1}
+			f := &ServiceFact{Namespace: ref.namespace, Name: ref.name, ObjectID: -1}
 			if id, ok := services[key]; ok {
 				exists := true
 				f.Exists, f.ObjectID = &exists, id
@@ -119,7 +119,7 @@ func FromManifests(objs []*Object, opts ManifestOptions) (*Snapshot, error) {
 			s.Services[key] = f
 			// The namespace a webhook depends on is one the bundle mentions,
 			// declared in it or not.
-			s.EnsureNamespace(ref[0])
+			s.EnsureNamespace(ref.namespace)
 		}
 	}
 
@@ -131,40 +131,4 @@ func FromManifests(objs []*Object, opts ManifestOptions) (*Snapshot, error) {
 		Analyze(s, opts.Catalog, now)
 	}
 	return s, nil
-}
-
-// dependedServices returns the Services (namespace, name) an object needs
-// to be served: a CRD's conversion webhook, an APIService's backend, the
-// webhooks of an admission webhook configuration.
-func dependedServices(o *Object) [][2]string {
-	var ccs []any
-	switch o.Ref.Group + "/" + o.Ref.Kind {
-	case "apiextensions.k8s.io/CustomResourceDefinition":
-		spec, _ := o.Body["spec"].(map[string]any)
-		conv, _ := spec["conversion"].(map[string]any)
-		if wh, ok := conv["webhook"].(map[string]any); ok {
-			ccs = append(ccs, wh["clientConfig"])
-		}
-		// apiextensions.k8s.io/v1beta1 named it webhookClientConfig.
-		ccs = append(ccs, conv["webhookClientConfig"])
-	case "apiregistration.k8s.io/APIService":
-		spec, _ := o.Body["spec"].(map[string]any)
-		ccs = append(ccs, spec)
-	case "admissionregistration.k8s.io/ValidatingWebhookConfiguration", "admissionregistration.k8s.io/MutatingWebhookConfiguration":
-		hooks, _ := o.Body["webhooks"].([]any)
-		for _, h := range hooks {
-			hm, _ := h.(map[string]any)
-			ccs = append(ccs, hm["clientConfig"])
-		}
-	}
-	var out [][2]string
-	for _, cc := range ccs {
-		ccm, _ := cc.(map[string]any)
-		svc, _ := ccm["service"].(map[string]any)
-		ns, name := str(svc["namespace"]), str(svc["name"])
-		if ns != "" && name != "" {
-			out = append(out, [2]string{ns, name})
-		}
-	}
-	return out
 }
