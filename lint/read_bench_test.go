@@ -10,8 +10,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/nsguard/nsguard/hack/bench/corpus"
 	"github.com/nsguard/nsguard/inventory"
-	"github.com/nsguard/nsguard/lint/corpus"
 )
 
 // cpuTime is the CPU time (user and system) the process has used: on a

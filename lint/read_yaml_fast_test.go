@@ -10,7 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/nsguard/nsguard/lint/corpus"
+	"github.com/nsguard/nsguard/hack/bench/corpus"
 )
 
 // slowParse reads a document with go.yaml.in/yaml/v3 and the node
@@ -265,9 +265,10 @@ func TestFastPathRealWorld(t *testing.T) {
 		}
 		inputs = append(inputs, data)
 	}
-	for i := range 30 {
-		data, _ := corpus.File(i, corpus.Options{CRDEvery: 10})
-		inputs = append(inputs, data)
+	for i := range 60 {
+		if f := corpus.File(i, corpus.Options{}); f.Format != corpus.FormatJSON {
+			inputs = append(inputs, f.Data)
+		}
 	}
 	for _, data := range inputs {
 		for _, d := range splitYAML(data) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nsguard/nsguard/lint/corpus"
+	"github.com/nsguard/nsguard/hack/bench/corpus"
 )
 
 // BenchmarkLint runs the built binary end to end (start, compile the
