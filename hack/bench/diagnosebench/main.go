@@ -260,7 +260,7 @@ func run(ctx context.Context, o options, out io.Writer) (retErr error) {
 	fmt.Fprintf(out, "Beyond the list of objects, diagnose reported: blocked=%t, %d blocking objects, %d finalizers with their controllers and liveness (%s), %d findings, %d plan steps, root cause: %s; complete=%t\n",
 		rep.Blocked, r.BlockingObjects, r.Finalizers, livenessSummary(rep), r.Findings, r.PlanSteps, firstOr(rep.RootCause, "none"), r.Complete)
 	if o.results != "" {
-		if err := writeJSON(o.results, r); err != nil {
+		if err := measure.WriteJSON(o.results, r); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Figures written to %s\n", o.results)
@@ -412,18 +412,4 @@ func firstOr(s []string, def string) string {
 		return string(r[:159]) + "…"
 	}
 	return s[0]
-}
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode figures: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create figures directory: %w", err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write figures: %w", err)
-	}
-	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -181,7 +180,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "Objects with finalizers found: nsguard %d, conftest %d, in the corpus %d  (%s)\n",
 		ns.res.FinalizerFindings, ct.res.FinalizerFindings, st.WithFinalizers, map[bool]string{true: "both found all of them", false: "MISMATCH: the comparison is not like for like"}[okFound])
 	if o.results != "" {
-		if err := writeJSON(o.results, r); err != nil {
+		if err := measure.WriteJSON(o.results, r); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "Figures written to %s\n", o.results)
@@ -299,18 +298,4 @@ func ruleCount(ctx context.Context, bin string) int {
 		}
 	}
 	return 0
-}
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode figures: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create figures directory: %w", err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write figures: %w", err)
-	}
-	return nil
 }
