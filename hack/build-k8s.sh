@@ -51,12 +51,16 @@ check_pin() { # dir module want
 }
 
 # version_of NAME PATH: the first line of the binary's own version report.
+# The whole report is read before the first line is taken: piping into
+# `head -n1` would close the pipe early, and a binary that writes a second
+# line then dies of SIGPIPE, which pipefail reports as a failure.
 version_of() {
+	local out
 	case $1 in
-	etcd) "$2" --version | head -n1 ;;
-	kubectl) "$2" version --client | head -n1 ;;
-	*) "$2" --version | head -n1 ;;
+	kubectl) out=$("$2" version --client) || return ;;
+	*) out=$("$2" --version) || return ;;
 	esac
+	printf '%s\n' "${out%%$'\n'*}"
 }
 
 want_version() {
