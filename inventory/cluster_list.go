@@ -2,12 +2,16 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // nodeLeases holds one Lease per node: heartbeats, not controllers. It is
@@ -76,26 +80,35 @@ func (g *gatherer) listFull(ctx context.Context, l fullList) {
 		g.listCRDs(ctx, l)
 		return
 	}
-	res := g.c.dynamic.Resource(l.gvr)
+	page := g.jsonPage
+	if builtinKind(l.gvr, l.kind) {
+		page = g.protoPage
+	}
+	var visit func(u map[string]any)
+	switch l.kind {
+	case "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
+		visit = func(u map[string]any) { g.wantServices(dependedServices(l.gvr.Group, l.kind, u)) }
+	}
+	found, err := g.readPages(ctx, l, page, visit)
+	if err != nil {
+		g.listFailed(ctx, l, err, len(found) > 0)
+	}
+	g.addObjects(l.gvr.GroupResource(), found)
+}
+
+// readPages reads every page of l and trims each object, calling visit (if
+// not nil) with each untrimmed one. After an error it returns what it had
+// read before.
+func (g *gatherer) readPages(ctx context.Context, l fullList, page listPage, visit func(u map[string]any)) ([]*Object, error) {
 	opts := metav1.ListOptions{Limit: g.pageSize, FieldSelector: l.fieldSelector}
 	var found []*Object
 	for {
 		g.requests.Add(1)
-		var (
-			list *unstructured.UnstructuredList
-			err  error
-		)
-		if l.namespace != "" {
-			list, err = res.Namespace(l.namespace).List(ctx, opts)
-		} else {
-			list, err = res.List(ctx, opts)
-		}
+		items, next, err := page(ctx, l, opts)
 		if err != nil {
-			g.listFailed(ctx, l, err, len(found) > 0)
-			break
+			return found, err
 		}
-		for i := range list.Items {
-			u := list.Items[i].Object
+		for _, u := range items {
 			if u["apiVersion"] == nil || u["kind"] == nil {
 				u["apiVersion"] = l.gvr.GroupVersion().String()
 				u["kind"] = l.kind
@@ -105,21 +118,84 @@ func (g *gatherer) listFull(ctx context.Context, l fullList) {
 				continue
 			}
 			o.Ref.Resource = l.gvr.Resource
-			switch l.kind {
-			case "CustomResourceDefinition":
-				g.addCRD(u, o)
-				continue
-			case "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
-				g.wantServices(dependedServices(l.gvr.Group, l.kind, u))
+			if visit != nil {
+				visit(u)
 			}
 			found = append(found, o)
 		}
-		if list.GetContinue() == "" {
-			break
+		if next == "" {
+			return found, nil
 		}
-		opts.Continue = list.GetContinue()
+		opts.Continue = next
 	}
-	g.addObjects(l.gvr.GroupResource(), found)
+}
+
+// listPage reads one page of a full LIST: its objects, decoded to maps for
+// NewObject, and the continue token of the next page.
+type listPage func(ctx context.Context, l fullList, opts metav1.ListOptions) ([]map[string]any, string, error)
+
+// jsonPage reads a page in JSON, for kinds that client-go's scheme does not
+// know (APIServices, custom resources that a rule might one day read).
+func (g *gatherer) jsonPage(ctx context.Context, l fullList, opts metav1.ListOptions) ([]map[string]any, string, error) {
+	var (
+		list *unstructured.UnstructuredList
+		err  error
+	)
+	res := g.c.dynamic.Resource(l.gvr)
+	if l.namespace != "" {
+		list, err = res.Namespace(l.namespace).List(ctx, opts)
+	} else {
+		list, err = res.List(ctx, opts)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	items := make([]map[string]any, len(list.Items))
+	for i := range list.Items {
+		items[i] = list.Items[i].Object
+	}
+	return items, list.GetContinue(), nil
+}
+
+// builtinKind reports whether client-go's scheme decodes LISTs of the kind,
+// so that protoPage can read them.
+func builtinKind(gv schema.GroupVersionResource, kind string) bool {
+	return scheme.Scheme.Recognizes(gv.GroupVersion().WithKind(kind + "List"))
+}
+
+// protoPage reads a page in protobuf and converts each typed object to the
+// map NewObject trims. managedFields are dropped first: no rule reads them,
+// and they are most of the bytes of a workload.
+func (g *gatherer) protoPage(ctx context.Context, l fullList, opts metav1.ListOptions) ([]map[string]any, string, error) {
+	prefix := []string{"/apis", l.gvr.Group, l.gvr.Version}
+	if l.gvr.Group == "" {
+		prefix = []string{"/api", l.gvr.Version}
+	}
+	obj, err := g.c.proto.Get().AbsPath(prefix...).Namespace(l.namespace).Resource(l.gvr.Resource).
+		SpecificallyVersionedParams(&opts, scheme.ParameterCodec, l.gvr.GroupVersion()).Do(ctx).Get()
+	if err != nil {
+		return nil, "", err
+	}
+	list, err := meta.ListAccessor(obj)
+	if err != nil {
+		return nil, "", fmt.Errorf("LIST of %s: %w", l.gvr.Resource, err)
+	}
+	objs, err := meta.ExtractList(obj)
+	if err != nil {
+		return nil, "", fmt.Errorf("LIST of %s: %w", l.gvr.Resource, err)
+	}
+	items := make([]map[string]any, 0, len(objs))
+	for _, o := range objs {
+		if m, err := meta.Accessor(o); err == nil {
+			m.SetManagedFields(nil)
+		}
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return nil, "", fmt.Errorf("LIST of %s: %w", l.gvr.Resource, err)
+		}
+		items = append(items, u)
+	}
+	return items, list.GetContinue(), nil
 }
 
 // listFailed records a failed (or cut short) full LIST. A namespace owner

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 
@@ -81,15 +83,31 @@ explains the ones that still do. One set of Rego policies drives every command:
 	return root
 }
 
+// batchHeap is the heap size up to which a batch command does not collect
+// garbage at all.
+const batchHeap = 512 << 20
+
 // batchGC tunes the garbage collector for a short batch run that allocates
-// mostly what it keeps until the end (lint's objects, diagnose's snapshot):
-// collecting less often saves about a sixth of lint's CPU time and a third
-// of diagnose's wall time, for about a third more peak memory. GOGC, when
-// set, wins.
+// mostly what it keeps until the end (lint's objects, diagnose's snapshot).
+// Nothing is collected until the heap reaches batchHeap, so the diagnosis of
+// a namespace or the lint of a few thousand objects finishes without a
+// single collection. From the first collection on (a larger input) the
+// collector paces at GOGC=400, which still saves about a sixth of lint's CPU
+// time against the default, for about a third more peak memory. GOGC or
+// GOMEMLIMIT, when set, win.
 func batchGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
 	}
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(batchHeap)
+	// The sentinel is garbage at once: its cleanup runs after the first
+	// collection, which only the memory limit can start.
+	sentinel := &struct{ _ *byte }{}
+	runtime.AddCleanup(sentinel, func(struct{}) {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(math.MaxInt64)
+	}, struct{}{})
 }
 
 // run executes the command line and returns the process exit code.
