@@ -56,12 +56,8 @@ spec:
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata: {name: standalone, namespace: page-test}
-spec:
-  replicas: 0
-  selector: {matchLabels: {app: standalone}}
-  template:
-    metadata: {labels: {app: standalone}}
-    spec: {containers: [{name: c, image: example.com/c:1}]}
+spec: {replicas: 0, selector: {matchLabels: {app: standalone}},
+  template: {metadata: {labels: {app: standalone}}, spec: {containers: [{name: c, image: example.com/c:1}]}}}
 ---
 apiVersion: v1
 kind: Pod
@@ -143,13 +139,9 @@ apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
 metadata: {name: page-test}
 webhooks:
-- name: mutate.example.com
-  admissionReviewVersions: [v1]
-  sideEffects: NoneOnDryRun
-  failurePolicy: Ignore
-  reinvocationPolicy: IfNeeded
-  clientConfig: {url: "https://example.com/mutate"}
-  rules: [{apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: ["*/*"]}]
+- {name: mutate.example.com, admissionReviewVersions: [v1], sideEffects: NoneOnDryRun, failurePolicy: Ignore,
+   reinvocationPolicy: IfNeeded, clientConfig: {url: "https://example.com/mutate"},
+   rules: [{apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: ["*/*"]}]}
 `
 
 // TestProtobufPagesMatchJSON holds protoPage to the JSON path it replaces
