@@ -56,12 +56,13 @@ test-e2e: k8s-bin ## Run the end-to-end tests against a real control plane.
 	$(GO) test -count=1 -timeout 30m -v ./test/e2e/...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the manifest reader longer (FUZZTIME=5m make fuzz).
+fuzz: ## Fuzz the manifest reader and the catalog parser longer (FUZZTIME=5m make fuzz).
 	$(MAKE) FUZZTIME=$(if $(filter 10s,$(FUZZTIME)),2m,$(FUZZTIME)) fuzz-run
 
 .PHONY: fuzz-run
 fuzz-run:
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policies/catalog
 
 ##@ Lint
 

@@ -159,8 +159,8 @@ func (g *gatherer) jsonPage(ctx context.Context, l fullList, opts metav1.ListOpt
 
 // builtinKind reports whether client-go's scheme decodes LISTs of the kind,
 // so that protoPage can read them.
-func builtinKind(gv schema.GroupVersionResource, kind string) bool {
-	return scheme.Scheme.Recognizes(gv.GroupVersion().WithKind(kind + "List"))
+func builtinKind(r schema.GroupVersionResource, kind string) bool {
+	return scheme.Scheme.Recognizes(r.GroupVersion().WithKind(kind + "List"))
 }
 
 // protoPage reads a page in protobuf and converts each typed object to the
