@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/nsguard/nsguard/diagnose"
+	"github.com/nsguard/nsguard/inventory"
 	"github.com/nsguard/nsguard/test/controlplane"
 )
 
@@ -31,7 +33,8 @@ import (
 // Things in C waits for it and then either falls back to etcd (C goes, late)
 // or fails with "storage is (re)initializing" (C hangs too). Both happen
 // here; the test accepts either, and when C hangs, diagnose must explain it
-// the same way.
+// the same way, unless C has gone by then: the namespace controller retries,
+// and a later LIST may fall back to etcd.
 //
 // This scenario stalls or slows deletions across the cluster, so it runs on
 // a control plane of its own.
@@ -80,7 +83,16 @@ func TestDiagnoseConversionWebhookInNamespace(t *testing.T) {
 
 	var cmd string
 	for _, ns := range stuck {
-		res := runDiagnose(t, cp.Config, ns)
+		res, err := tryDiagnose(t, cp.Config, ns)
+		if ns == c && errors.Is(err, inventory.ErrNamespaceNotFound) {
+			// The namespace controller retries: its next LIST of Things in
+			// C may fall back to etcd, find none, and let C go.
+			t.Logf("bystander %s went on its own before its diagnosis: its hang was transient", ns)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("diagnose %s: %v", ns, err)
+		}
 		r := res.Report
 		if r.State != diagnose.StateTerminating || !r.Blocked {
 			t.Errorf("%s: state %s, blocked %v; want Terminating and blocked", ns, r.State, r.Blocked)
@@ -92,17 +104,18 @@ func TestDiagnoseConversionWebhookInNamespace(t *testing.T) {
 		if !strings.Contains(f.Message, "other namespace") {
 			t.Errorf("%s: the finding does not say that other namespaces are affected too: %s", ns, f.Message)
 		}
-		// The inventory could not list Things either, and says so.
-		if ns != c && res.Snapshot.Complete || !strings.Contains(strings.Join(res.Snapshot.Incomplete, " "), "things.conversion.e2e.nsguard.io") {
+		// The inventory could not list Things either, and says so. In C,
+		// which holds none, its LIST may have fallen back to etcd.
+		if ns != c && (res.Snapshot.Complete || !strings.Contains(strings.Join(res.Snapshot.Incomplete, " "), "things.conversion.e2e.nsguard.io")) {
 			t.Errorf("%s: the snapshot should be incomplete about things: %q", ns, res.Snapshot.Incomplete)
 		}
 		requireNoForbiddenAdvice(t, r)
-		st, c, i := stepWith(r, "kubectl patch customresourcedefinition "+crd, `"strategy":"None"`)
-		if c == "" || i != 0 {
+		st, command, i := stepWith(r, "kubectl patch customresourcedefinition "+crd, `"strategy":"None"`)
+		if command == "" || i != 0 {
 			t.Fatalf("%s: the plan does not start by switching the conversion off (step %d): %+v", ns, i, r.Plan)
 		}
 		t.Logf("%s: plan step 1 [%s]: %s", ns, st.Safety, st.Title)
-		cmd = c
+		cmd = command
 	}
 	runPlanCommand(t, cp, cmd)
 	for _, ns := range stuck {

@@ -59,9 +59,19 @@ func policyEngine(t *testing.T) *policies.Engine {
 // the text report and the time the inventory took.
 func runDiagnose(t *testing.T, cfg *rest.Config, ns string) *diagnose.Result {
 	t.Helper()
-	res, err := diagnose.Run(t.Context(), cfg, ns, policyEngine(t), diagnose.RunOptions{Timeout: 30 * time.Second})
+	res, err := tryDiagnose(t, cfg, ns)
 	if err != nil {
 		t.Fatalf("diagnose %s: %v", ns, err)
+	}
+	return res
+}
+
+// tryDiagnose is runDiagnose for a namespace that may be gone by now.
+func tryDiagnose(t *testing.T, cfg *rest.Config, ns string) (*diagnose.Result, error) {
+	t.Helper()
+	res, err := diagnose.Run(t.Context(), cfg, ns, policyEngine(t), diagnose.RunOptions{Timeout: 30 * time.Second})
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	if err := (&diagnose.TextRenderer{Width: 120}).Render(&buf, res.Report); err != nil {
@@ -70,7 +80,7 @@ func runDiagnose(t *testing.T, cfg *rest.Config, ns string) *diagnose.Result {
 	t.Logf("diagnose %s: inventory %s (%d objects in the namespace, %d resource types, %d in the snapshot), rules %s\n%s",
 		ns, res.Inventory.Round(time.Millisecond), res.Report.ObjectsInNamespace, res.Report.ResourceTypes,
 		len(res.Snapshot.Objects), res.Evaluate.Round(time.Millisecond), buf.String())
-	return res
+	return res, nil
 }
 
 // deleteNamespace sends the DELETE of a namespace.
