@@ -139,11 +139,12 @@ func (p *fastParser) object(indent int, first fline, all, strict bool, def defau
 		return m, nil
 	}
 	// The prescan misread the type (quoted keys, duplicates, a value that
-	// wraps): build what the real type needs.
+	// wraps, a type that is not a string): build what the real type needs.
 	switch {
 	case needsBody(av, kind) && (!sel.all || sel.mask != nil):
+		group, _ := inventory.SplitAPIVersion(av)
 		p.pos, p.line, p.peekAt = pos, line, -1
-		return p.mapping(indent, first, true, &topSelect{all: true, strict: sel.strict}, nil)
+		return p.mapping(indent, first, true, &topSelect{all: true, strict: sel.strict, mask: inventory.BodyMask(group, kind)}, nil)
 	case !needsBody(av, kind) && sel.all:
 		for k := range m {
 			if !(&topSelect{}).build([]byte(k)) {
