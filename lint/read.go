@@ -497,8 +497,8 @@ func parseJSONUnit(u *unit, convert func(map[string]any) (*inventory.Object, err
 
 // addJSON adds the object (or the items of the List) raw, a valid JSON value
 // at offset start of the input, on line. It decodes only what rules read:
-// apiVersion, kind and metadata, and the whole object for the kinds whose
-// body they read (inventory.KeepsBody).
+// apiVersion, kind and metadata, and for the kinds whose body they read
+// (inventory.KeepsBody) what trimming keeps of it (inventory.BodyMask).
 func (u *unit) addJSON(raw []byte, line, start int, lines lineIndex, convert func(map[string]any) (*inventory.Object, error), def defaults, depth int) {
 	switch raw[0] {
 	case 'n':
@@ -541,7 +541,7 @@ func (u *unit) addJSON(raw []byte, line, start int, lines lineIndex, convert fun
 	}
 	av, k := typeOf(m, def)
 	if group, _ := inventory.SplitAPIVersion(av); inventory.KeepsBody(group, k) {
-		m, _ = decodeJSON(raw).(map[string]any)
+		m, _ = decodeMasked(raw, inventory.BodyMask(group, k)).(map[string]any)
 	} else if metadata != nil {
 		m["metadata"] = decodeJSON(metadata)
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/nsguard/nsguard/inventory"
 )
 
 // jsonValue is one top-level JSON value of an input. The decoder has
@@ -25,6 +27,21 @@ type jsonValue struct {
 func readJSON(data []byte) ([]jsonValue, lineIndex, *lineError) {
 	data = bytes.TrimPrefix(data, bom)
 	lines := newLineIndex(data)
+	if json.Valid(data) {
+		// One value, the common case: validated in one pass and split
+		// without decoding it again.
+		start := skipSpace(data, 0)
+		value := data[start:skipJSON(data, start)]
+		if value[0] != '[' {
+			return []jsonValue{{raw: value, start: start}}, lines, nil
+		}
+		var out []jsonValue
+		jsonElements(value, func(elem []byte, off int) {
+			out = append(out, jsonValue{raw: elem, start: start + off})
+		})
+		return out, lines, nil
+	}
+	// Several values, or an error to place.
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var out []jsonValue
 	next := func(start int) error {
@@ -71,6 +88,32 @@ func decodeJSON(raw []byte) any {
 		return nil // cannot happen: readJSON checked the value
 	}
 	return normalizeNumbers(v)
+}
+
+// decodeMasked decodes what mask keeps of raw, a valid JSON value (all of it
+// for a nil mask), and skips the rest without decoding it: the containers
+// of a pod template, most of a workload's bytes.
+func decodeMasked(raw []byte, mask inventory.FieldMask) any {
+	if mask == nil {
+		return decodeJSON(raw)
+	}
+	switch raw[0] {
+	case '{':
+		out := map[string]any{}
+		jsonMembers(raw, func(key string, val []byte, _ int) {
+			if sub, ok := mask.Child(key); ok {
+				out[key] = decodeMasked(val, sub)
+			}
+		})
+		return out
+	case '[':
+		out := []any{}
+		jsonElements(raw, func(elem []byte, _ int) {
+			out = append(out, decodeMasked(elem, mask))
+		})
+		return out
+	}
+	return decodeJSON(raw)
 }
 
 // jsonMembers calls fn with the key, the value and the value's offset of
