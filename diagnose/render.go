@@ -168,7 +168,7 @@ func (t *TextRenderer) finalizers(w io.Writer, r *Report) {
 	}
 	t.heading(w, "Finalizers and their controllers")
 	for _, f := range r.Finalizers {
-		fmt.Fprintf(w, "  %s on %s (%s)\n", t.paint(ansi.Bold, f.Name), countObjects(f.Objects), strings.Join(f.Kinds, ", "))
+		fmt.Fprintf(w, "  %s on %s (%s)\n", t.paint(ansi.Bold, f.Name), countObjects(f.Objects), kindsList(f.Kinds))
 		if f.HandledBy != "" {
 			fmt.Fprintf(w, "    handled by  %s\n", f.HandledBy)
 		}
@@ -202,7 +202,8 @@ func (t *TextRenderer) findings(w io.Writer, r *Report) {
 		return
 	}
 	t.heading(w, fmt.Sprintf("Findings (%d)", len(r.Findings)))
-	for _, f := range r.Findings {
+	for _, g := range groupFindings(r.Findings) {
+		f := g.first
 		sev := strings.ToUpper(f.Severity)
 		if f.Severity == policies.SeverityDeny {
 			sev = t.paint(ansi.Red, sev)
@@ -214,9 +215,23 @@ func (t *TextRenderer) findings(w io.Writer, r *Report) {
 			obj += f.Object.Namespace + "/"
 		}
 		obj += f.Object.Name
+		if len(g.objects) > 1 {
+			obj += fmt.Sprintf(" and %d more like it", len(g.objects)-1)
+		}
 		fmt.Fprintf(w, "  %s  %s  %s\n", sev, f.Rule, obj)
 		t.wrap(w, "        ", "        ", f.Message)
+		if len(g.objects) > 1 {
+			t.wrap(w, "        ", "        ", t.paint(ansi.Dim, "The same for "+g.others(t.maxObjects())+" (all in -o json)."))
+		}
 	}
+}
+
+// maxObjects is how many objects a grouped finding names beyond its first.
+func (t *TextRenderer) maxObjects() int {
+	if t.MaxCommands > 0 {
+		return t.MaxCommands
+	}
+	return 10
 }
 
 func (t *TextRenderer) plan(w io.Writer, r *Report) {
@@ -337,6 +352,16 @@ func countSeverities(fs []policies.Finding) (deny, warn int) {
 		}
 	}
 	return deny, warn
+}
+
+// kindsList names a finalizer's kinds on its line, a few of them when there
+// are many (-o json has them all).
+func kindsList(kinds []string) string {
+	const max = 3
+	if len(kinds) <= max+1 {
+		return strings.Join(kinds, ", ")
+	}
+	return fmt.Sprintf("%d kinds: %s and %d more", len(kinds), strings.Join(kinds[:max], ", "), len(kinds)-max)
 }
 
 func plural(n int, noun string) string {

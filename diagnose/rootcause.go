@@ -26,8 +26,13 @@ func findingRank(f policies.Finding) int {
 	return rankOther
 }
 
+// rootCauseObjects is how many objects a root cause names beyond its first;
+// the findings name them all.
+const rootCauseObjects = 5
+
 // rootCause says why the namespace hangs (or would): the messages of the
-// deny findings, cluster-wide causes first. Without any, a Terminating
+// deny findings, cluster-wide causes first, one for the findings of a rule
+// that differ only in the object they name. Without any, a Terminating
 // namespace is explained from its facts: what is left and who removes it.
 func rootCause(r *Report) []string {
 	var deny []policies.Finding
@@ -38,12 +43,12 @@ func rootCause(r *Report) []string {
 	}
 	sort.SliceStable(deny, func(i, j int) bool { return findingRank(deny[i]) < findingRank(deny[j]) })
 	out := []string{}
-	seen := map[string]bool{}
-	for _, f := range deny {
-		if !seen[f.Message] {
-			seen[f.Message] = true
-			out = append(out, f.Message)
+	for _, g := range groupFindings(deny) {
+		c := g.first.Message
+		if len(g.objects) > 1 {
+			c += fmt.Sprintf(" The same holds for %s: %s.", plural(len(g.objects)-1, "more object"), g.others(rootCauseObjects))
 		}
+		out = append(out, c)
 	}
 	if len(out) > 0 || r.State != StateTerminating {
 		return out

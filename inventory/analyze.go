@@ -494,7 +494,7 @@ func (a *analysis) liveness(f *FinalizerFact, e *catalog.Entry, external []strin
 		if e != nil {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("no workload in the cluster matches the catalog's description of %s", e.HandledBy))
 		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("no workload's service account may update %s in %s (checked %d role bindings and cluster role bindings)", strings.Join(f.Kinds, ", "), nsWords(f.Namespace), len(a.bindingsFor(f.Namespace))))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("no workload's service account may update %s in %s (checked %d role bindings and cluster role bindings)", kindsWords(f.Kinds), nsWords(f.Namespace), len(a.bindingsFor(f.Namespace))))
 		for _, h := range f.Handlers {
 			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s/%s may update anything through wildcard RBAC; not counted as its controller", h.Workload.Kind, h.Namespace, h.Workload.Name))
 		}
@@ -632,4 +632,13 @@ func containsAny(l []string, ss ...string) bool {
 		}
 	}
 	return false
+}
+
+// kindsWords names the kinds of a finalizer's objects in evidence, a few of
+// them when there are many (FinalizerFact.Kinds has them all).
+func kindsWords(kinds []string) string {
+	if len(kinds) <= 4 {
+		return strings.Join(kinds, ", ")
+	}
+	return fmt.Sprintf("any of %d kinds (%s)", len(kinds), abbreviate(kinds, 3))
 }

@@ -369,3 +369,18 @@ func TestAnalyzeIncompleteControllerFactsNeverConcludeAbsent(t *testing.T) {
 		t.Errorf("liveness = %s with workloads unread, want unknown", f.Liveness)
 	}
 }
+
+func TestKindsWords(t *testing.T) {
+	for _, c := range []struct {
+		kinds []string
+		want  string
+	}{
+		{[]string{"Widget.example.com"}, "Widget.example.com"},
+		{[]string{"A.x", "B.x", "C.x", "D.x"}, "A.x, B.x, C.x, D.x"},
+		{[]string{"A.x", "B.x", "C.x", "D.x", "E.x"}, "any of 5 kinds (A.x, B.x, C.x and 2 more)"},
+	} {
+		if got := kindsWords(c.kinds); got != c.want {
+			t.Errorf("kindsWords(%q) = %q, want %q", c.kinds, got, c.want)
+		}
+	}
+}
