@@ -111,6 +111,15 @@ status:
   readyReplicas: ` + strconv.Itoa(ready)
 }
 
+// analyzedFact analyzes the snapshot of docs and returns its one fact, about
+// finalizer.
+func analyzedFact(t *testing.T, source, docs, finalizer string) *FinalizerFact {
+	t.Helper()
+	s := snapshotOf(t, source, docs)
+	Analyze(s, mustCatalog(t), testNow)
+	return onlyFact(t, s, finalizer)
+}
+
 func onlyFact(t *testing.T, s *Snapshot, finalizer string) *FinalizerFact {
 	t.Helper()
 	for _, f := range s.Finalizers {
@@ -123,9 +132,7 @@ func onlyFact(t *testing.T, s *Snapshot, finalizer string) *FinalizerFact {
 }
 
 func TestAnalyzeFindsControllerByCatalogAndRBAC(t *testing.T) {
-	s := snapshotOf(t, SourceManifests, operatorRBAC+"\n---\n"+operator(1, 0))
-	Analyze(s, mustCatalog(t), testNow)
-	f := onlyFact(t, s, "widgets.example.com/cleanup")
+	f := analyzedFact(t, SourceManifests, operatorRBAC+"\n---\n"+operator(1, 0), "widgets.example.com/cleanup")
 	if f.Namespace != "widgets" || f.Catalog != "example-widgets" || f.Builtin {
 		t.Errorf("fact = %+v", f)
 	}
@@ -168,9 +175,7 @@ func TestAnalyzeLiveness(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := snapshotOf(t, SourceCluster, tc.docs)
-			Analyze(s, mustCatalog(t), testNow)
-			f := onlyFact(t, s, "widgets.example.com/cleanup")
+			f := analyzedFact(t, SourceCluster, tc.docs, "widgets.example.com/cleanup")
 			all := strings.Join(f.Evidence, "\n")
 			for _, h := range f.Handlers {
 				all += "\n" + strings.Join(h.Evidence, "\n")
@@ -232,9 +237,7 @@ metadata:
   name: g1
   namespace: widgets
   finalizers: [gadgets.example.com/finalizer]`
-	s := snapshotOf(t, SourceCluster, docs)
-	Analyze(s, mustCatalog(t), testNow)
-	f := onlyFact(t, s, "gadgets.example.com/finalizer")
+	f := analyzedFact(t, SourceCluster, docs, "gadgets.example.com/finalizer")
 	if len(f.Handlers) != 1 || f.Handlers[0].Via[0] != ViaRBACWildcard {
 		t.Fatalf("handlers = %+v", f.Handlers)
 	}
@@ -281,9 +284,7 @@ metadata:
   name: w1
   namespace: widgets
   finalizers: [widgets.example.com/cleanup]`
-	s := snapshotOf(t, SourceManifests, docs)
-	Analyze(s, mustCatalog(t), testNow)
-	f := onlyFact(t, s, "widgets.example.com/cleanup")
+	f := analyzedFact(t, SourceManifests, docs, "widgets.example.com/cleanup")
 	if len(f.Handlers) != 1 || f.Handlers[0].Namespace != "ops" || f.Handlers[0].Via[0] != ViaRBAC {
 		t.Fatalf("handlers = %+v", f.Handlers)
 	}
@@ -296,9 +297,7 @@ metadata:
   name: data
   namespace: app
   finalizers: [kubernetes.io/pvc-protection]`
-	s := snapshotOf(t, SourceCluster, docs)
-	Analyze(s, mustCatalog(t), testNow)
-	f := onlyFact(t, s, "kubernetes.io/pvc-protection")
+	f := analyzedFact(t, SourceCluster, docs, "kubernetes.io/pvc-protection")
 	if !f.Builtin || len(f.Handlers) != 0 || f.Liveness != LivenessUnknown {
 		t.Errorf("fact = %+v", f)
 	}
