@@ -95,3 +95,89 @@ func TestSafeBuiltins(t *testing.T) {
 		t.Errorf("load-balancer-cleanup must leak (cloud load balancer)")
 	}
 }
+
+func TestPatternsAndHandlers(t *testing.T) {
+	c, err := Parse([]byte(`finalizers:
+- id: rook
+  pattern: "*.ceph.rook.io"
+  project: Rook
+  handledBy: rook-ceph-operator
+  protects: Ceph resources
+  removal: leaks
+- id: rook-prefix
+  prefix: ceph.rook.io/
+  project: Rook
+  handledBy: rook-ceph-operator
+  protects: Ceph resources
+  removal: leaks
+- id: flux
+  name: finalizers.fluxcd.io
+  project: Flux
+  handledBy: a Flux controller
+  handlers:
+  - groups: [kustomize.toolkit.fluxcd.io]
+    handledBy: kustomize-controller
+    controller: {workloadLabels: [{app: kustomize-controller}]}
+  - kinds: [{group: helm.toolkit.fluxcd.io, kind: HelmRelease}]
+    handledBy: helm-controller
+  protects: what the object applied
+  removal: leaks
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for finalizer, want := range map[string]string{
+		"cephcluster.ceph.rook.io":   "rook",
+		"cephblockpool.ceph.rook.io": "rook",
+		"ceph.rook.io/disaster":      "rook-prefix",
+		"finalizers.fluxcd.io":       "flux",
+	} {
+		if e := c.Lookup(finalizer); e == nil || e.ID != want {
+			t.Errorf("Lookup(%q) = %v, want %s", finalizer, e, want)
+		}
+	}
+	if e := c.Lookup("ceph.rook.io"); e != nil {
+		t.Errorf("Lookup(ceph.rook.io) = %s, want nil: the pattern needs the dot", e.ID)
+	}
+	flux := c.Lookup("finalizers.fluxcd.io")
+	for _, tc := range []struct{ group, kind, want string }{
+		{"kustomize.toolkit.fluxcd.io", "Kustomization", "kustomize-controller"},
+		{"helm.toolkit.fluxcd.io", "HelmRelease", "helm-controller"},
+		{"source.toolkit.fluxcd.io", "GitRepository", "a Flux controller"},
+	} {
+		if got, _ := flux.HandlerFor(tc.group, tc.kind); got != tc.want {
+			t.Errorf("HandlerFor(%s/%s) = %q, want %q", tc.group, tc.kind, got, tc.want)
+		}
+	}
+	for _, bad := range []string{
+		"finalizers: [{id: a, pattern: 'a?b'}]",
+		"finalizers: [{id: a, pattern: 'ab'}]",
+		"finalizers: [{id: a, name: a, pattern: 'a*'}]",
+		"finalizers: [{id: a, name: a, handlers: [{handledBy: x}]}]",
+	} {
+		if _, err := Parse([]byte(bad)); err == nil {
+			t.Errorf("Parse(%s) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestMatchPattern(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"*.ceph.rook.io", "cephcluster.ceph.rook.io", true},
+		{"*.ceph.rook.io", ".ceph.rook.io", true},
+		{"*.ceph.rook.io", "ceph.rook.io", false},
+		{"a*b*c", "abc", true},
+		{"a*b*c", "aXbYbZc", true},
+		{"a*b*c", "acb", false},
+		{"a*bb", "abb", true},
+		{"a*bb", "ab", false},
+		{"x/*", "x/y/z", true},
+	} {
+		if got := MatchPattern(tc.pattern, tc.s); got != tc.want {
+			t.Errorf("MatchPattern(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		}
+	}
+}

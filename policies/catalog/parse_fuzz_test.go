@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("finalizers:\n- {id: a, name: n}\n- {id: a, name: m}\n"))
 	f.Add([]byte("finalizers: [{id: a, prefix: ''}, {id: b, name: '\\u00e9'}]\n"))
 	f.Add([]byte("unknown: field\n"))
+	f.Add([]byte("finalizers:\n- {id: a, pattern: '*.example.com'}\n- {id: b, prefix: x.}\n- {id: c, pattern: 'x.*'}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
 		if err != nil {
@@ -37,8 +38,19 @@ func FuzzParse(f *testing.F) {
 				}
 				continue
 			}
+			if e.Pattern != "" {
+				probe := strings.ReplaceAll(e.Pattern, "*", "\x00")
+				got := c.Lookup(probe)
+				if got == nil || got.Name == "" && got.Pattern == "" || got.Pattern != "" && !MatchPattern(got.Pattern, probe) {
+					t.Fatalf("Lookup(%q) = %v, want an entry whose name or pattern matches it", probe, got)
+				}
+				continue
+			}
 			probe := e.Prefix + "\x00probe"
 			got := c.Lookup(probe)
+			if got != nil && got.Pattern != "" && MatchPattern(got.Pattern, probe) {
+				continue // patterns come before prefixes
+			}
 			if got == nil || got.Prefix == "" && got.Name == "" {
 				t.Fatalf("Lookup(%q) = %v, want an entry with a prefix of it", probe, got)
 			}
