@@ -1,12 +1,11 @@
 package diagnose
 
 import (
-	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/nsguard/nsguard/actions"
 	"github.com/nsguard/nsguard/inventory"
 	"github.com/nsguard/nsguard/policies"
 	"github.com/nsguard/nsguard/policies/catalog"
@@ -21,9 +20,14 @@ const (
 
 // Step is one step of the fix plan.
 type Step struct {
-	Title    string                `json:"title"`
-	Why      string                `json:"why,omitempty"`
-	Safety   string                `json:"safety"`
+	Title  string `json:"title"`
+	Why    string `json:"why,omitempty"`
+	Safety string `json:"safety"`
+	// Checks are read-only commands to look before acting; Actions are the
+	// typed changes of the step; Commands are both as a person runs them,
+	// checks first, rendered by package actions.
+	Checks   []string              `json:"checks,omitempty"`
+	Actions  []actions.Action      `json:"actions,omitempty"`
 	Commands []string              `json:"commands,omitempty"`
 	Rules    []string              `json:"rules,omitempty"`
 	Objects  []inventory.ObjectRef `json:"objects,omitempty"`
@@ -48,15 +52,6 @@ const (
 	rankRemoveUnsafe
 	rankVerify
 )
-
-// forbidden matches what a plan never contains: ways around the API
-// server's authorization and the namespace controller (kubectl proxy, the
-// namespace finalize subresource, etcd, anonymous or cluster-admin
-// bindings) and blind emptying of a finalizer list.
-var forbidden = regexp.MustCompile(`kubectl proxy|/finalize\b|etcdctl|cluster-admin|system:anonymous|--raw|"finalizers":\s*(\[\s*\]|null)`)
-
-// allowed tells whether a command may appear in a plan.
-func allowed(cmd string) bool { return !forbidden.MatchString(cmd) }
 
 type planner struct {
 	s     *inventory.Snapshot
@@ -85,21 +80,39 @@ func (p *planner) add(key string, st Step) {
 		return
 	}
 	p.seen[key] = true
-	kept := st.Commands[:0:0]
-	for _, c := range st.Commands {
-		if allowed(c) {
-			kept = append(kept, c)
-		}
-	}
-	st.Commands = kept
 	p.steps = append(p.steps, st)
 }
 
-func appendAllowed(cmds []string, cmd string) []string {
-	if !allowed(cmd) {
-		return cmds
+// target names an object of the snapshot as an action's target.
+func (p *planner) target(ref inventory.ObjectRef) actions.Target {
+	uid := ""
+	if o := p.object(ref); o != nil {
+		uid = o.Metadata.UID
 	}
-	return append(cmds, cmd)
+	return actions.TargetOf(ref, uid)
+}
+
+// render fills each step's Commands from its checks and actions. An action
+// that does not validate is dropped, and the step says so: the plan never
+// shows a command nsguard could not stand behind.
+func render(steps []Step) {
+	for i := range steps {
+		st := &steps[i]
+		cmds := append([]string(nil), st.Checks...)
+		rendered, err := actions.Commands(st.Actions)
+		cmds = append(cmds, rendered...)
+		if err != nil {
+			st.Why = strings.TrimSpace(st.Why + " (Some of its actions were left out: " + err.Error() + ".)")
+			kept := st.Actions[:0]
+			for _, a := range st.Actions {
+				if a.Validate() == nil {
+					kept = append(kept, a)
+				}
+			}
+			st.Actions = kept
+		}
+		st.Commands = cmds
+	}
 }
 
 func (p *planner) plan() []Step {
@@ -124,8 +137,8 @@ func (p *planner) plan() []Step {
 		case "/Namespace":
 			// The namespace's own state (its conditions, its spec
 			// finalizers, its size) is explained in the root cause; only
-			// a rule's own fix makes a step.
-			if f.Fix != "" {
+			// a rule's own actions make a step.
+			if len(f.Actions) > 0 {
 				p.generic(f)
 			}
 		default:
@@ -149,6 +162,7 @@ func (p *planner) plan() []Step {
 	if len(p.steps) > 0 {
 		p.verify()
 	}
+	render(p.steps)
 	return p.steps
 }
 
@@ -240,13 +254,13 @@ func (p *planner) apiService(f policies.Finding, o *inventory.Object) {
 			st.Safety = SafetySafe
 		} else {
 			st.Title = fmt.Sprintf("Bring back the pods behind APIService %s (%s), or delete it", name, v.sentence())
-			st.Commands = append(st.Commands, fmt.Sprintf("kubectl get endpointslices -n %s -l kubernetes.io/service-name=%s", ns, svc))
+			st.Checks = append(st.Checks, actions.EndpointSlices(ns, svc))
 		}
-		st.Commands = append(st.Commands, "kubectl delete apiservice "+name)
+		st.Actions = []actions.Action{{Type: actions.DeleteAPIService, Target: p.target(f.Object)}}
 	} else {
 		st.Title = fmt.Sprintf("Before deleting %s, move the backend of APIService %s out of it, or delete the APIService", p.r.Namespace, name)
 		st.Why = fmt.Sprintf("Its backend, %s, lives in %s: once the namespace deletes it, discovery of %s fails and the deletion of every namespace in the cluster stalls, this one included.", v.name, p.r.Namespace, gv)
-		st.Commands = []string{"kubectl delete apiservice " + name}
+		st.Actions = []actions.Action{{Type: actions.DeleteAPIService, Target: p.target(f.Object)}}
 	}
 	p.add("apiservice/"+name, st)
 }
@@ -262,20 +276,19 @@ func (p *planner) conversion(f policies.Finding, o *inventory.Object) {
 		st.Title = fmt.Sprintf("Switch CustomResourceDefinition %s to conversion strategy None: its conversion webhook, %s", name, v.sentence())
 		st.Why = fmt.Sprintf("The API server calls that webhook to read %s objects; without it they cannot be listed or deleted in any namespace, so every namespace deletion stalls, not only %s. With strategy None the API server serves objects as stored (only apiVersion changes), which is right when every stored object uses the same schema (storedVersions: %s). Re-apply the CRD's manifest once its webhook runs again outside a namespace being deleted.",
 			plural, p.r.Namespace, strings.Join(stored, ", "))
-		patch := `[{"op":"replace","path":"/spec/conversion","value":{"strategy":"None"}}]`
-		st.Commands = []string{fmt.Sprintf("kubectl patch customresourcedefinition %s --type=json -p %s", name, shellQuote(patch))}
+		st.Actions = []actions.Action{{Type: actions.SetConversionNone, Target: p.target(f.Object)}}
 	} else {
 		st.Title = fmt.Sprintf("Before deleting %s, move the conversion webhook of CustomResourceDefinition %s out of it", p.r.Namespace, name)
 		st.Why = fmt.Sprintf("Its conversion webhook, %s, lives in %s: once the namespace deletes it, %s objects cannot be read or deleted in any namespace, and every namespace deletion stalls.", v.name, p.r.Namespace, plural)
 		st.Safety = SafetySafe
-		st.Commands = []string{fmt.Sprintf("kubectl get customresourcedefinition %s -o jsonpath='{.spec.conversion.webhook.clientConfig.service}'", name)}
+		st.Checks = []string{actions.ConversionService(name)}
 	}
 	p.add("conversion/"+name, st)
 }
 
 func (p *planner) admission(f policies.Finding, o *inventory.Object) {
-	resource := strings.ToLower(f.Object.Kind)
 	name := f.Object.Name
+	deleteConfig := []actions.Action{{Type: actions.DeleteWebhookConfiguration, Target: p.target(f.Object)}}
 	st := Step{rank: rankAdmission, Rules: []string{f.Rule}, Objects: []inventory.ObjectRef{f.Object}, Safety: SafetyCaution}
 	hooks, _ := body(o, "webhooks").([]any)
 	var failing []int
@@ -302,33 +315,27 @@ func (p *planner) admission(f policies.Finding, o *inventory.Object) {
 	case allGone:
 		st.Title = fmt.Sprintf("Delete %s %s: its webhook service is gone with %s", f.Object.Kind, name, p.r.Namespace)
 		st.Why = "It fails closed, so the API server refuses the requests it intercepts (the deletions of the objects left in the namespace among them) for as long as its service does not answer. Re-install it with the software it belongs to."
-		st.Commands = []string{fmt.Sprintf("kubectl delete %s %s", resource, name)}
+		st.Actions = deleteConfig
 	case len(failing) > 0:
-		var ops []string
 		for _, i := range failing {
-			ops = append(ops, fmt.Sprintf(`{"op":"replace","path":"/webhooks/%d/failurePolicy","value":"Ignore"}`, i))
+			hm, _ := hooks[i].(map[string]any)
+			st.Actions = append(st.Actions, actions.Action{Type: actions.PatchWebhookFailurePolicy, Target: p.target(f.Object),
+				Webhook: str(hm["name"]), Index: i, FailurePolicy: "Ignore"})
 		}
 		st.Title = fmt.Sprintf("Make %s %s fail open: %s", f.Object.Kind, name, strings.Join(services, "; "))
 		st.Why = "It fails closed, so the API server refuses the requests it intercepts (the deletions in the namespace among them) while its service does not answer. Failing open lets them through unchecked until the service is back; set failurePolicy back to Fail then (an operator that manages the configuration may do it for you)."
-		st.Commands = []string{fmt.Sprintf("kubectl patch %s %s --type=json -p %s", resource, name, shellQuote("["+strings.Join(ops, ",")+"]"))}
 	default:
 		st.Title = fmt.Sprintf("Before deleting %s, delete %s %s or exempt the namespace from it", p.r.Namespace, f.Object.Kind, name)
 		st.Why = fmt.Sprintf("Its webhook service lives in %s and it fails closed: once the namespace deletes the service, the API server refuses the deletions the webhook intercepts and the namespace hangs. %s", p.r.Namespace, f.Message)
-		st.Commands = []string{fmt.Sprintf("kubectl delete %s %s", resource, name)}
+		st.Actions = deleteConfig
 	}
 	p.add("admission/"+name, st)
 }
 
 // generic turns a finding of a rule this package does not know into a step
-// with the rule's own fix.
+// with the rule's own actions.
 func (p *planner) generic(f policies.Finding) {
-	st := Step{rank: rankOther, Title: f.Message, Safety: SafetyCaution, Rules: []string{f.Rule}, Objects: []inventory.ObjectRef{f.Object}}
-	if f.Fix != "" {
-		if !allowed(f.Fix) {
-			return // the finding is reported; a fix that goes around the API server is not
-		}
-		st.Commands = []string{f.Fix}
-	}
+	st := Step{rank: rankOther, Title: f.Message, Safety: SafetyCaution, Rules: []string{f.Rule}, Objects: []inventory.ObjectRef{f.Object}, Actions: f.Actions}
 	p.add("finding/"+f.Rule+"/"+refKey(f.Object), st)
 }
 
@@ -353,9 +360,9 @@ func (p *planner) finalizers() {
 		case fin.Liveness == inventory.LivenessAlive:
 			p.add("alive/"+fin.Name, Step{
 				rank: rankController, Rules: rules, Objects: objs, Safety: SafetySafe,
-				Title:    fmt.Sprintf("Wait for the controller of %s, which is alive, or find out why its cleanup does not finish", fin.Name),
-				Why:      "Do not remove this finalizer: " + fin.RemovalReason + ".",
-				Commands: p.inspectCommands(fin, inventory.LivenessAlive),
+				Title:  fmt.Sprintf("Wait for the controller of %s, which is alive, or find out why its cleanup does not finish", fin.Name),
+				Why:    "Do not remove this finalizer: " + fin.RemovalReason + ".",
+				Checks: p.inspect(fin, inventory.LivenessAlive),
 			})
 		case fin.GoneForGood:
 			// Removal steps are written by removals, in plan order.
@@ -363,9 +370,10 @@ func (p *planner) finalizers() {
 		case fin.Liveness == inventory.LivenessDown:
 			p.add("down/"+fin.Name, Step{
 				rank: rankController, Rules: rules, Objects: objs, Safety: SafetySafe,
-				Title:    fmt.Sprintf("Start the controller of %s again: it exists but does not run", fin.Name),
-				Why:      "Once it runs, it removes the finalizer after its own cleanup; removing the finalizer by hand would skip that cleanup.",
-				Commands: p.inspectCommands(fin, inventory.LivenessDown),
+				Title:   fmt.Sprintf("Start the controller of %s again: it exists but does not run", fin.Name),
+				Why:     "Once it runs, it removes the finalizer after its own cleanup; removing the finalizer by hand would skip that cleanup.",
+				Checks:  p.inspect(fin, inventory.LivenessDown),
+				Actions: p.scaleUp(fin),
 			})
 		default:
 			st := Step{
@@ -384,13 +392,14 @@ func (p *planner) finalizers() {
 // beforeDelete: the pre-flight advice for a controller that runs in the
 // namespace it serves — delete its objects first, while it still runs.
 func (p *planner) beforeDelete(fin *Finalizer, rules []string, objs []inventory.ObjectRef) {
-	var cmds []string
+	var acts []actions.Action
 	seen := map[string]bool{}
 	for _, ref := range objs {
-		gr := ref.GroupResource()
-		if !seen[gr] {
+		if gr := ref.GroupResource(); !seen[gr] {
 			seen[gr] = true
-			cmds = append(cmds, fmt.Sprintf("kubectl delete %s --all -n %s --wait=true", gr, p.r.Namespace))
+			t := p.target(ref)
+			t.Name, t.UID = "", ""
+			acts = append(acts, actions.Action{Type: actions.DeleteAll, Target: t})
 		}
 	}
 	var ctrl []string
@@ -400,39 +409,52 @@ func (p *planner) beforeDelete(fin *Finalizer, rules []string, objs []inventory.
 		}
 	}
 	p.add("before/"+fin.Name, Step{
-		rank: rankBeforeDelete, Rules: rules, Objects: objs, Safety: SafetySafe, Commands: cmds,
+		rank: rankBeforeDelete, Rules: rules, Objects: objs, Safety: SafetySafe, Actions: acts,
 		Title: fmt.Sprintf("Before deleting %s, delete the objects that carry %s while their controller (%s) still runs", p.r.Namespace, fin.Name, strings.Join(ctrl, ", ")),
 		Why:   fmt.Sprintf("The controller runs in %s: deleting the namespace deletes its pods first, and then nothing removes %s from the %d object(s) that carry it, so the namespace hangs. Deleted first, the objects go through the controller's cleanup.", p.r.Namespace, fin.Name, fin.Objects),
 	})
 }
 
-// inspectCommands are the commands that start or examine a finalizer's
-// controllers.
-func (p *planner) inspectCommands(fin *Finalizer, liveness string) []string {
+// inspect gives the read-only commands that examine a finalizer's
+// controllers of the given liveness (those scaled to 0 are scaled up by
+// scaleUp instead).
+func (p *planner) inspect(fin *Finalizer, liveness string) []string {
 	var cmds []string
 	for _, c := range fin.Controllers {
-		if c.Liveness != liveness {
-			continue
+		if c.Liveness != liveness || (c.InNamespace && p.terminating()) || p.scaledToZero(c) {
+			continue // a Terminating namespace accepts no new pods
 		}
-		if c.InNamespace && p.terminating() {
-			continue // its namespace accepts no new pods
-		}
-		ref := fmt.Sprintf("%s/%s -n %s", strings.ToLower(c.Workload.Kind), c.Workload.Name, c.Workload.Namespace)
-		if liveness == inventory.LivenessDown && c.Workload.Kind != "DaemonSet" {
-			if r, ok := toInt(body(p.object(c.Workload), "spec", "replicas")); ok && r == 0 {
-				cmds = append(cmds, fmt.Sprintf("kubectl scale %s --replicas=1", ref))
-				continue
-			}
-		}
-		cmds = append(cmds, "kubectl describe "+ref, "kubectl logs "+ref+" --tail=100")
+		t := p.target(c.Workload)
+		cmds = append(cmds, actions.Describe(t), actions.Logs(t))
 	}
 	return cmds
 }
 
-// removals writes the finalizer removal steps, in plan order, with JSON
-// patches whose indexes account for the removals before them. Each patch
-// tests the value it removes, so it fails instead of removing another
-// finalizer if the list changed since the diagnosis.
+// scaleUp scales the down controllers of a finalizer that were scaled to 0
+// back to one replica.
+func (p *planner) scaleUp(fin *Finalizer) []actions.Action {
+	var out []actions.Action
+	one := int32(1)
+	for _, c := range fin.Controllers {
+		if c.Liveness == inventory.LivenessDown && !(c.InNamespace && p.terminating()) && p.scaledToZero(c) {
+			out = append(out, actions.Action{Type: actions.ScaleWorkload, Target: p.target(c.Workload), Replicas: &one})
+		}
+	}
+	return out
+}
+
+func (p *planner) scaledToZero(c Controller) bool {
+	if c.Workload.Group != "apps" || (c.Workload.Kind != "Deployment" && c.Workload.Kind != "StatefulSet") {
+		return false
+	}
+	r, ok := toInt(body(p.object(c.Workload), "spec", "replicas"))
+	return ok && r == 0
+}
+
+// removals writes the finalizer removal steps, in plan order, with
+// actions whose indexes account for the removals before them. Each removal
+// tests the object's UID and the value it removes, so it fails instead of
+// removing another finalizer if the list changed since the diagnosis.
 func (p *planner) removals() {
 	kept := p.steps[:0]
 	for _, st := range p.steps {
@@ -455,12 +477,7 @@ func (p *planner) removals() {
 			if idx < 0 {
 				continue
 			}
-			patch := []map[string]any{
-				{"op": "test", "path": fmt.Sprintf("/metadata/finalizers/%d", idx), "value": fin.Name},
-				{"op": "remove", "path": fmt.Sprintf("/metadata/finalizers/%d", idx)},
-			}
-			pj, _ := json.Marshal(patch)
-			st.Commands = appendAllowed(st.Commands, fmt.Sprintf("kubectl patch %s/%s -n %s --type=json -p %s", ref.GroupResource(), ref.Name, ref.Namespace, shellQuote(string(pj))))
+			st.Actions = append(st.Actions, actions.Action{Type: actions.RemoveFinalizer, Target: p.target(ref), Finalizer: fin.Name, Index: idx})
 			p.lists[ref.ID] = append(list[:idx:idx], list[idx+1:]...)
 		}
 		switch fin.Removal {
@@ -484,10 +501,10 @@ func (p *planner) verify() {
 	st := Step{rank: rankVerify, Safety: SafetySafe}
 	if p.terminating() {
 		st.Title = fmt.Sprintf("Watch %s go: the namespace controller checks it again within seconds", p.r.Namespace)
-		st.Commands = []string{fmt.Sprintf("kubectl wait --for=delete namespace/%s --timeout=5m", p.r.Namespace)}
+		st.Checks = []string{actions.WaitDeleted(p.r.Namespace)}
 	} else {
 		st.Title = fmt.Sprintf("Check again before deleting %s", p.r.Namespace)
-		st.Commands = []string{"kubectl nsguard diagnose " + p.r.Namespace}
+		st.Checks = []string{actions.Diagnose(p.r.Namespace)}
 	}
 	p.steps = append(p.steps, st)
 }
@@ -535,11 +552,6 @@ func countObjects(n int) string {
 		return "1 object"
 	}
 	return fmt.Sprintf("%d objects", n)
-}
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func refKey(r inventory.ObjectRef) string {

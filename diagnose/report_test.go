@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/nsguard/nsguard/actions"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,12 +126,12 @@ func terminatingShop(t *testing.T) (*inventory.Snapshot, []policies.Finding) {
 	cm := inventory.ObjectRef{ID: -1, APIVersion: "v1", Version: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "shop", Name: "settings"}
 	findings := []policies.Finding{
 		{Rule: "namespace-deletion-failure", Severity: "deny", Message: "Namespace shop is Terminating and the namespace controller reports NamespaceDeletionDiscoveryFailure.", Object: nsObj.Ref, Namespace: "shop"},
-		{Rule: "unavailable-apiservice", Severity: "deny", Message: "APIService v1beta1.metrics.k8s.io is unavailable: no namespace in the cluster can finish its deletion.", Fix: "kubectl delete apiservice v1beta1.metrics.k8s.io", Object: api.Ref, Namespace: "shop"},
+		{Rule: "unavailable-apiservice", Severity: "deny", Message: "APIService v1beta1.metrics.k8s.io is unavailable: no namespace in the cluster can finish its deletion.", Actions: []actions.Action{{Type: actions.DeleteAPIService, Target: actions.TargetOf(api.Ref, "")}}, Object: api.Ref, Namespace: "shop"},
 		{Rule: "admission-webhook-unavailable", Severity: "deny", Message: "ValidatingWebhookConfiguration policy fails closed and its Service shop/policy does not exist.", Object: hook.Ref, Namespace: "shop"},
 		{Rule: "orphaned-finalizer", Severity: "deny", Message: "Widget shop/w1 keeps finalizer example.com/keep and its controller is gone.", Object: w1.Ref, Namespace: "shop"},
-		{Rule: "custom-owner", Severity: "deny", Message: "The namespace's owner must sign off its deletion.", Fix: "kubectl label namespace shop deletion-approved=true", Object: nsObj.Ref, Namespace: "shop"},
-		{Rule: "custom-shortcut", Severity: "deny", Message: "A shortcut someone wrote.", Fix: "kubectl proxy & curl -X PUT localhost:8001/api/v1/namespaces/shop/finalize", Object: cm, Namespace: "shop"},
-		{Rule: "custom-hint", Severity: "warn", Message: "Warnings are reported, not planned for.", Fix: "kubectl annotate namespace shop hint=1", Object: cm, Namespace: "shop"},
+		{Rule: "custom-owner", Severity: "deny", Message: "The namespace's owner must sign off its deletion: delete its settings.", Actions: []actions.Action{{Type: actions.DeleteObject, Target: actions.TargetOf(cm, "")}}, Object: nsObj.Ref, Namespace: "shop"},
+		{Rule: "custom-shortcut", Severity: "deny", Message: "A shortcut someone wrote.", Actions: []actions.Action{{Type: actions.DeleteObject, Target: actions.Target{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings", Kind: "ClusterRoleBinding", Name: "guard"}}}, Object: cm, Namespace: "shop"},
+		{Rule: "custom-hint", Severity: "warn", Message: "Warnings are reported, not planned for.", Actions: []actions.Action{{Type: actions.DeleteObject, Target: actions.TargetOf(cm, "")}}, Object: cm, Namespace: "shop"},
 		{Rule: "other-namespace", Severity: "deny", Message: "About another namespace.", Object: inventory.ObjectRef{ID: -1, Kind: "ConfigMap", Namespace: "else", Name: "x"}, Namespace: "else"},
 	}
 	return s, findings
@@ -169,7 +170,8 @@ func TestBuildTerminating(t *testing.T) {
 		"[safe] Delete APIService v1beta1.metrics.k8s.io",
 		"[caution] Delete ValidatingWebhookConfiguration policy",
 		"[safe] Wait for the controller of alive.example.com/x",
-		"[caution] The namespace's owner must sign off its deletion.",
+		"[caution] The namespace's owner must sign off its deletion",
+		"[caution] A shortcut someone wrote.",
 		"[safe] Remove finalizer safe.example.com/done",
 		"[caution] Remove finalizer example.com/keep",
 		"[unsafe] Only after cleaning up what it protects by hand, remove finalizer cloud.example.com/lb",
@@ -188,27 +190,30 @@ func TestBuildTerminating(t *testing.T) {
 	var patches []string
 	for _, st := range r.Plan {
 		for _, c := range st.Commands {
-			if strings.HasPrefix(c, "kubectl patch widgets.example.com/w1") {
+			if strings.HasPrefix(c, "kubectl patch widgets.example.com w1 ") {
 				patches = append(patches, c)
 			}
 		}
 	}
 	wantPatches := []string{
-		`kubectl patch widgets.example.com/w1 -n shop --type=json -p '[{"op":"test","path":"/metadata/finalizers/1","value":"safe.example.com/done"},{"op":"remove","path":"/metadata/finalizers/1"}]'`,
-		`kubectl patch widgets.example.com/w1 -n shop --type=json -p '[{"op":"test","path":"/metadata/finalizers/0","value":"example.com/keep"},{"op":"remove","path":"/metadata/finalizers/0"}]'`,
-		`kubectl patch widgets.example.com/w1 -n shop --type=json -p '[{"op":"test","path":"/metadata/finalizers/0","value":"cloud.example.com/lb"},{"op":"remove","path":"/metadata/finalizers/0"}]'`,
+		`kubectl patch widgets.example.com w1 -n shop --type=json -p '[{"op":"test","path":"/metadata/finalizers/1","value":"safe.example.com/done"},{"op":"remove","path":"/metadata/finalizers/1"}]'`,
+		`kubectl patch widgets.example.com w1 -n shop --type=json -p '[{"op":"test","path":"/metadata/finalizers/0","value":"example.com/keep"},{"op":"remove","path":"/metadata/finalizers/0"}]'`,
+		`kubectl patch widgets.example.com w1 -n shop --type=json -p '[{"op":"test","path":"/metadata/finalizers/0","value":"cloud.example.com/lb"},{"op":"remove","path":"/metadata/finalizers/0"}]'`,
 	}
 	if strings.Join(patches, "\n") != strings.Join(wantPatches, "\n") {
 		t.Errorf("patches:\n%s\nwant:\n%s", strings.Join(patches, "\n"), strings.Join(wantPatches, "\n"))
 	}
 
-	// The custom rule's shortcut through kubectl proxy and /finalize is
-	// dropped; nothing in the plan goes around the API server.
+	// The custom rule's action on RBAC does not validate: it is left out,
+	// and its step says so.
 	for _, st := range r.Plan {
 		for _, c := range st.Commands {
-			if !allowed(c) || strings.Contains(c, "proxy") {
+			if strings.Contains(c, "clusterrolebinding") {
 				t.Errorf("forbidden command in the plan: %s", c)
 			}
+		}
+		if st.Title == "A shortcut someone wrote." && (len(st.Actions) != 0 || !strings.Contains(st.Why, "nsguard does not delete")) {
+			t.Errorf("step of the forbidden action: actions %v, why %q", st.Actions, st.Why)
 		}
 	}
 
@@ -278,24 +283,6 @@ func TestGoneForGood(t *testing.T) {
 	for _, c := range cases {
 		if got := goneForGood(&c.fact, "ns", c.terminating); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-		}
-	}
-}
-
-func TestAllowed(t *testing.T) {
-	for cmd, want := range map[string]bool{
-		`kubectl patch widgets.example.com/w1 -n shop --type=json -p '[{"op":"remove","path":"/metadata/finalizers/0"}]'`: true,
-		"kubectl delete apiservice v1beta1.metrics.k8s.io":                                                                true,
-		"kubectl proxy --port=8001":                                                               false,
-		"curl -X PUT http://127.0.0.1:8001/api/v1/namespaces/shop/finalize":                       false,
-		"kubectl replace --raw /api/v1/namespaces/shop/finalize -f ns.json":                       false,
-		"etcdctl del /registry/namespaces/shop":                                                   false,
-		"kubectl create clusterrolebinding x --clusterrole=cluster-admin --user=system:anonymous": false,
-		`kubectl patch widget w1 --type=merge -p '{"metadata":{"finalizers":[]}}'`:                false,
-		`kubectl patch widget w1 --type=merge -p '{"metadata":{"finalizers": null}}'`:             false,
-	} {
-		if got := allowed(cmd); got != want {
-			t.Errorf("allowed(%q) = %v, want %v", cmd, got, want)
 		}
 	}
 }

@@ -85,15 +85,15 @@ func (junitFormatter) Format(w io.Writer, r *Report) error {
 	for _, f := range r.Findings {
 		s := suite(f.File)
 		text := fmt.Sprintf("%s:%d: %s", displayFile(f.File), f.Line, f.Message)
-		if f.Fix != "" {
-			text += "\nfix: " + f.Fix
+		for _, c := range f.Commands {
+			text += "\nfix: " + c
 		}
 		cases[s] = append(cases[s], junitCase{
 			Name:      f.Rule + ": " + objectName(f.Kind, f.ObjectNamespace, f.Name),
 			Classname: displayFile(f.File),
 			File:      f.File,
 			Line:      f.Line,
-			Failure:   &junitProblem{Message: oneLine(f.Message), Type: f.Severity, Text: text},
+			Failure:   &junitProblem{Message: oneLine(f.Summary), Type: f.Severity, Text: text},
 		})
 		s.Failures++
 	}

@@ -139,9 +139,9 @@ func (sarifFormatter) Format(w io.Writer, r *Report) error {
 			addRule(r.rule(f.Rule))
 			i = index[f.Rule]
 		}
-		msg := f.Message
-		if f.Fix != "" {
-			msg += "\nFix: " + f.Fix
+		msg := f.Summary + "\n" + f.Message
+		for _, c := range f.Commands {
+			msg += "\nFix: " + c
 		}
 		file, line := f.File, f.Line
 		if file == "" && len(r.Files) > 0 {
@@ -149,7 +149,7 @@ func (sarifFormatter) Format(w io.Writer, r *Report) error {
 			file, line = r.Files[0], 1
 		}
 		props := map[string]string{"kind": f.Kind, "name": f.Name}
-		for k, v := range map[string]string{"apiVersion": f.APIVersion, "namespace": f.Namespace, "objectNamespace": f.ObjectNamespace, "fix": f.Fix} {
+		for k, v := range map[string]string{"apiVersion": f.APIVersion, "namespace": f.Namespace, "objectNamespace": f.ObjectNamespace, "fix": strings.Join(f.Commands, "\n")} {
 			if v != "" {
 				props[k] = v
 			}

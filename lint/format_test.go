@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"github.com/nsguard/nsguard/actions"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,9 +34,11 @@ func sampleReport() *Report {
 			{File: "clean.yaml", Line: 1, APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "settings"},
 		},
 		Findings: []Finding{
-			{Rule: "hardcoded-finalizer", Severity: SeverityWarn, Message: "Widget shop/w<1> sets finalizer \"example.com/cleanup\" & nothing else removes it.", File: "deploy/app.yaml", Line: 40, APIVersion: "example.com/v1", Kind: "Widget", Name: "w<1>", Namespace: "shop", ObjectNamespace: "shop"},
-			{Rule: "controller-in-namespace", Severity: SeverityDeny, Message: "Deployment shop/operator removes finalizer example.com/cleanup from Widgets in shop, but deleting shop deletes the operator first.", Fix: "kubectl delete widgets.example.com --all -n shop --wait && kubectl delete namespace shop", File: "deploy/app.yaml", Line: 8, APIVersion: "apps/v1", Kind: "Deployment", Name: "operator", Namespace: "shop", ObjectNamespace: "shop"},
-			{Rule: "conversion-webhook-in-namespace", Severity: SeverityDeny, Message: "CRD widgets.example.com converts through service shop/webhook.", File: "deploy/crds/widgets.yaml", Line: 2, APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition", Name: "widgets.example.com", Namespace: "shop"},
+			{Rule: "hardcoded-finalizer", Severity: SeverityWarn, Summary: "Widget shop/w<1> sets finalizer example.com/cleanup in its manifest", Message: "Widget shop/w<1> sets finalizer \"example.com/cleanup\" & nothing else removes it.", File: "deploy/app.yaml", Line: 40, APIVersion: "example.com/v1", Kind: "Widget", Name: "w<1>", Namespace: "shop", ObjectNamespace: "shop"},
+			{Rule: "controller-in-namespace", Severity: SeverityDeny, Summary: "Deployment shop/operator handles example.com/cleanup but dies first when shop is deleted", Message: "Deployment shop/operator removes finalizer example.com/cleanup from Widgets in shop, but deleting shop deletes the operator first.",
+				Actions:  []actions.Action{{Type: actions.DeleteAll, Target: actions.Target{Group: "example.com", Version: "v1", Resource: "widgets", Kind: "Widget", Namespace: "shop"}}},
+				Commands: []string{"kubectl delete widgets.example.com --all -n shop --wait=true"}, File: "deploy/app.yaml", Line: 8, APIVersion: "apps/v1", Kind: "Deployment", Name: "operator", Namespace: "shop", ObjectNamespace: "shop"},
+			{Rule: "conversion-webhook-in-namespace", Severity: SeverityDeny, Summary: "CRD widgets.example.com converts through a webhook in shop", Message: "CRD widgets.example.com converts through service shop/webhook.", File: "deploy/crds/widgets.yaml", Line: 2, APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition", Name: "widgets.example.com", Namespace: "shop"},
 		},
 		Errors: []*InputError{{File: "broken.yaml", Line: 3, Msg: "did not find expected ',' or ']'"}},
 	}

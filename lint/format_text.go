@@ -37,9 +37,10 @@ func (t *textFormatter) Format(w io.Writer, r *Report) error {
 		}
 		obj := objectName(f.Kind, f.ObjectNamespace, f.Name)
 		fmt.Fprintf(bw, "%s: %s %s: %s %s\n", t.paint(ansi.Bold, fmt.Sprintf("%s:%d", displayFile(f.File), f.Line)),
-			sev, t.paint(ansi.Bold, f.Rule), oneLine(f.Message), t.paint(ansi.Dim, "("+obj+")"))
-		if f.Fix != "" {
-			fmt.Fprintf(bw, "    fix: %s\n", f.Fix)
+			sev, t.paint(ansi.Bold, f.Rule), oneLine(f.Summary), t.paint(ansi.Dim, "("+obj+")"))
+		fmt.Fprintf(bw, "    %s\n", oneLine(f.Message))
+		for _, c := range f.Commands {
+			fmt.Fprintf(bw, "    fix: %s\n", c)
 		}
 	}
 	c := r.Counts()

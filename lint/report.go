@@ -2,6 +2,7 @@ package lint
 
 import (
 	"cmp"
+	"github.com/nsguard/nsguard/actions"
 	"slices"
 )
 
@@ -34,9 +35,12 @@ type Rule struct {
 type Finding struct {
 	Rule     string `json:"rule"`
 	Severity string `json:"severity"`
-	Message  string `json:"message"`
-	File     string `json:"file"`
-	Line     int    `json:"line"`
+	// Summary is one line of at most 120 characters; Message says why and
+	// what to do.
+	Summary string `json:"summary"`
+	Message string `json:"message"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
 	// APIVersion, Kind and Name identify the object.
 	APIVersion string `json:"apiVersion,omitempty"`
 	Kind       string `json:"kind"`
@@ -47,8 +51,10 @@ type Finding struct {
 	// cluster-scoped).
 	Namespace       string `json:"namespace,omitempty"`
 	ObjectNamespace string `json:"objectNamespace,omitempty"`
-	// Fix is an exact command that resolves the finding, when there is one.
-	Fix string `json:"fix,omitempty"`
+	// Actions are the typed steps that resolve the finding, and Commands
+	// the same steps as kubectl commands.
+	Actions  []actions.Action `json:"actions,omitempty"`
+	Commands []string         `json:"commands,omitempty"`
 }
 
 // Object is an object that was read, for formats that list every object

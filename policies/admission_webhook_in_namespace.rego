@@ -35,6 +35,6 @@ findings contains f if {
 		),
 		"object": w.config.ref,
 		"namespace": ns,
-		"fix": sprintf("kubectl delete %s", [k8s.kubectl_object(w.config.ref)]),
+		"actions": [{"type": "delete-webhook-configuration", "object": w.config.ref}],
 	}
 }

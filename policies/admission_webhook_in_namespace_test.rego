@@ -42,7 +42,7 @@ test_fires_by_default_failure_policy if {
 	f.object.kind == "ValidatingWebhookConfiguration"
 	contains(f.msg, "validate.policy.example.com")
 	contains(f.msg, "DELETE/UPDATE")
-	f.fix == "kubectl delete validatingwebhookconfiguration.admissionregistration.k8s.io policy"
+	f.actions == [{"type": "delete-webhook-configuration", "object": f.object}]
 }
 
 test_mutating_fires if {

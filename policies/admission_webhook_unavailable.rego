@@ -39,6 +39,6 @@ findings contains f if {
 }
 
 # Deleting the configuration is the fix when its Service is gone.
-_fix(w, why) := {"fix": sprintf("kubectl delete %s", [k8s.kubectl_object(w.config.ref)])} if why == "does not exist"
+_fix(w, why) := {"actions": [{"type": "delete-webhook-configuration", "object": w.config.ref}]} if why == "does not exist"
 
 _fix(_, why) := {} if why != "does not exist"

@@ -25,13 +25,13 @@ test_no_endpoints if {
 	some f in fs
 	f.namespace == "apps"
 	contains(f.msg, "has no ready endpoints")
-	not f.fix
+	not f.actions
 }
 
 test_missing_service_offers_delete if {
 	fs := rule.findings with input as testing.cluster({"target": "apps", "objects": [config({})], "services": {"policy/policy-webhook": {"namespace": "policy", "name": "policy-webhook", "exists": false, "objectID": -1}}})
 	some f in fs
-	f.fix == "kubectl delete validatingwebhookconfiguration.admissionregistration.k8s.io policy"
+	f.actions == [{"type": "delete-webhook-configuration", "object": f.object}]
 }
 
 test_ready if {

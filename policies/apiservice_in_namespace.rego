@@ -28,6 +28,6 @@ findings contains f if {
 		),
 		"object": api.ref,
 		"namespace": ns,
-		"fix": sprintf("kubectl delete apiservice %s", [api.metadata.name]),
+		"actions": [{"type": "delete-apiservice", "object": api.ref}],
 	}
 }

@@ -16,7 +16,7 @@ test_fires if {
 	some f in fs
 	f.namespace == "monitoring"
 	f.object.name == "v1beta1.metrics.k8s.io"
-	f.fix == "kubectl delete apiservice v1beta1.metrics.k8s.io"
+	f.actions == [{"type": "delete-apiservice", "object": f.object}]
 	contains(f.msg, "every namespace in the cluster")
 }
 

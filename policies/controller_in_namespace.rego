@@ -38,7 +38,7 @@ findings contains f if {
 		"severity": _severity(h, elsewhere),
 		"object": h.workload,
 		"namespace": ns,
-		"fix": sprintf("kubectl delete %s --all -n %s --wait=true", [_resources(fact), ns]),
+		"actions": [{"type": "delete-all", "object": input.objects[id].ref} | some id in _examples(fact)],
 	}
 }
 
@@ -73,7 +73,17 @@ _severity(h, elsewhere) := "warn" if _weak(h, elsewhere)
 _severity(h, elsewhere) := "deny" if not _weak(h, elsewhere)
 
 # fact.kinds are "Kind.group"; lowercased, kubectl accepts them as types.
-_resources(fact) := concat(",", sort([lower(k) | some k in fact.kinds]))
+# _examples(fact): one object of each kind that carries or will get the
+# finalizer; each gives a delete-all action for its kind.
+_examples(fact) := {id |
+	ids := array.concat(fact.objects, object.get(fact, "expected", []))
+	some k in fact.kinds
+	id := min([i | some i in ids; _group_kind(input.objects[i].ref) == k])
+}
+
+_group_kind(ref) := ref.kind if object.get(ref, "group", "") == ""
+
+_group_kind(ref) := sprintf("%s.%s", [ref.kind, ref.group]) if object.get(ref, "group", "") != ""
 
 _count_text(fact) := sprintf("%d %s object(s)", [count(fact.objects), concat(", ", fact.kinds)]) if {
 	count(object.get(fact, "expected", [])) == 0

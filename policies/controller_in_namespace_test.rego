@@ -55,7 +55,9 @@ test_fires_deny_on_1_34_and_later if {
 	contains(f.msg, "example.com/cleanup")
 	contains(f.msg, "2 Widget.example.com object(s) (1 carry it, the controller adds it to the others)")
 	contains(f.msg, "1.34")
-	f.fix == "kubectl delete widget.example.com --all -n apps --wait=true"
+	count(f.actions) == 1
+	f.actions[0].type == "delete-all"
+	f.actions[0].object.kind == "Widget"
 }
 
 test_warns_before_1_34 if {

@@ -48,7 +48,7 @@ _evidence(h) := concat("; ", h.evidence) if count(object.get(h, "evidence", []))
 _evidence(h) := "no ready replicas" if count(object.get(h, "evidence", [])) == 0
 
 # A workload scaled to 0 is scaled back up; anything else needs a person.
-_fix(h) := {"fix": sprintf("kubectl scale %s --replicas=1", [k8s.kubectl_object(h.workload)])} if {
+_fix(h) := {"actions": [{"type": "scale-workload", "object": h.workload, "replicas": 1}]} if {
 	input.objects[h.workload.id].spec.replicas == 0
 }
 

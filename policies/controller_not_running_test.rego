@@ -43,14 +43,14 @@ test_scaled_to_zero if {
 	f.namespace == "apps"
 	f.object.name == "keda-operator"
 	contains(f.msg, "scaled to 0")
-	f.fix == "kubectl scale deployment.apps keda-operator -n keda --replicas=1"
+	f.actions == [{"type": "scale-workload", "object": f.object, "replicas": 1}]
 }
 
 test_crashing_has_no_fix if {
 	fs := rule.findings with input as snap(1, "down", ["rbac"])
 	count(fs) == 1
 	some f in fs
-	not f.fix
+	not f.actions
 }
 
 test_alive if {

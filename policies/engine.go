@@ -64,17 +64,6 @@ type Rule struct {
 	path ast.Ref
 }
 
-// Finding is one result of a rule.
-type Finding struct {
-	Rule     string              `json:"rule"`
-	Severity string              `json:"severity"` // deny | warn
-	Message  string              `json:"message"`
-	Fix      string              `json:"fix,omitempty"`
-	Object   inventory.ObjectRef `json:"object"`
-	// Namespace is the namespace whose deletion is affected.
-	Namespace string `json:"namespace,omitempty"`
-}
-
 // Engine evaluates the rules. It is safe for concurrent use.
 type Engine struct {
 	rules   []Rule
@@ -304,6 +293,9 @@ func (e *Engine) Evaluate(ctx context.Context, s *inventory.Snapshot) ([]Finding
 		return nil, err
 	}
 	findings = applyWaivers(s, findings)
+	for i := range findings {
+		resolveActions(s, &findings[i])
+	}
 	SortFindings(findings)
 	return findings, nil
 }
@@ -335,7 +327,6 @@ func SortFindings(fs []Finding) {
 			compareRefs(a.Object, b.Object),
 			cmp.Compare(a.Rule, b.Rule),
 			cmp.Compare(a.Message, b.Message),
-			cmp.Compare(a.Fix, b.Fix),
 		)
 	})
 }

@@ -89,8 +89,8 @@ func TestControllerInNamespaceBefore134IsAWarning(t *testing.T) {
 			if !strings.Contains(f.Message, "races") {
 				t.Errorf("message does not explain the race: %s", f.Message)
 			}
-			if f.Fix != "kubectl delete widget.example.com --all -n apps --wait=true" {
-				t.Errorf("fix = %q", f.Fix)
+			if got := strings.Join(f.Commands(), "\n"); got != "kubectl delete widgets.example.com --all -n apps --wait=true" {
+				t.Errorf("fix = %q", got)
 			}
 			return
 		}
@@ -108,8 +108,8 @@ func TestFindingFields(t *testing.T) {
 		if f.Object != want {
 			t.Errorf("object = %+v, want %+v", f.Object, want)
 		}
-		if f.Fix != "kubectl delete apiservice v1beta1.metrics.k8s.io" {
-			t.Errorf("fix = %q", f.Fix)
+		if got := strings.Join(f.Commands(), "\n"); got != "kubectl delete apiservices.apiregistration.k8s.io v1beta1.metrics.k8s.io" {
+			t.Errorf("fix = %q", got)
 		}
 		return
 	}
@@ -200,8 +200,8 @@ func TestEvaluateCluster(t *testing.T) {
 	}
 	orphan := fs[2]
 	wantFix := `kubectl patch scaledobjects.keda.sh worker -n apps --type=json -p '[{"op":"test","path":"/metadata/finalizers/0","value":"finalizer.keda.sh"},{"op":"remove","path":"/metadata/finalizers/0"}]'`
-	if orphan.Fix != wantFix {
-		t.Errorf("orphaned-finalizer fix:\n got %s\nwant %s", orphan.Fix, wantFix)
+	if got := strings.Join(orphan.Commands(), "\n"); got != wantFix {
+		t.Errorf("orphaned-finalizer fix:\n got %s\nwant %s", got, wantFix)
 	}
 	if !strings.Contains(fs[1].Message, "every namespace in the cluster") {
 		t.Errorf("unavailable-apiservice does not say it stalls every namespace: %s", fs[1].Message)

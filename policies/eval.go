@@ -147,20 +147,28 @@ func toFinding(r *Rule, t *ast.Term) (Finding, error) {
 		}
 		f.Severity = sev
 	}
-	f.Fix, _ = stringField(obj, "fix")
+	if obj.Get(ast.StringTerm("fix")) != nil {
+		return f, fmt.Errorf("rule %s (%s): a finding gives typed actions, not a free-form fix (see docs/policy-input.md)", r.ID, r.File)
+	}
+	if sum, ok := stringField(obj, "summary"); ok && strings.TrimSpace(sum) != "" {
+		f.Summary = truncate(strings.Join(strings.Fields(sum), " "), MaxSummary)
+	} else {
+		f.Summary = firstSentence(msg)
+	}
 	f.Namespace, _ = stringField(obj, "namespace")
 	if o := obj.Get(ast.StringTerm("object")); o != nil {
-		ref, ok := o.Value.(ast.Object)
+		// Accept the whole object as well as its ref.
+		ref, ok := refValue(o)
 		if !ok {
 			return f, fmt.Errorf("rule %s (%s): finding object must be an object's ref, got %v", r.ID, r.File, o)
 		}
-		// Accept the whole object as well as its ref.
-		if inner := ref.Get(ast.StringTerm("ref")); inner != nil {
-			if io, ok := inner.Value.(ast.Object); ok {
-				ref = io
-			}
+		f.Object = ref
+	}
+	if at := obj.Get(ast.StringTerm("actions")); at != nil {
+		var err error
+		if f.pending, err = parseActions(r, at); err != nil {
+			return f, err
 		}
-		f.Object = toRef(ref)
 	}
 	return f, nil
 }

@@ -35,36 +35,16 @@ findings contains f if {
 	k8s.candidate(name)
 	some x in fins
 	x != "kubernetes"
-	f := object.union(
-		{
-			"msg": sprintf(
-				"Namespace %s sets spec.finalizers %s: only %s can finish its deletion (through the finalize subresource), so until it does the namespace stays Terminating even when empty, and forever if that controller is gone. Leave spec.finalizers to Kubernetes.",
-				[name, x, _owner(x)],
-			),
-			"object": k8s.namespace_ref(name),
-			"namespace": name,
-		},
-		_fix(name, x),
-	)
+	f := {
+		"msg": sprintf(
+			"Namespace %s sets spec.finalizers %s: only %s can finish its deletion (through the finalize subresource), so until it does the namespace stays Terminating even when empty, and forever if that controller is gone. Leave spec.finalizers to Kubernetes.",
+			[name, x, _owner(x)],
+		),
+		"object": k8s.namespace_ref(name),
+		"namespace": name,
+	}
 }
 
 _owner(x) := catalog.entry(x).handledBy
 
 _owner(x) := "the controller that added it" if not catalog.entry(x)
-
-# On a cluster, removing the entry is offered when the catalog says nothing
-# leaks.
-_fix(name, x) := {"fix": sprintf(
-	"kubectl get namespace %s -o json | jq '.spec.finalizers |= map(select(. != \"%s\"))' | kubectl replace --raw /api/v1/namespaces/%s/finalize -f -",
-	[name, x, name],
-)} if {
-	k8s.live
-	catalog.entry(x).leaks == false
-}
-
-_fix(_, x) := {} if not _safe_on_cluster(x)
-
-_safe_on_cluster(x) if {
-	k8s.live
-	catalog.entry(x).leaks == false
-}

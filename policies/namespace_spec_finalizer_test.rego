@@ -13,7 +13,7 @@ test_fires if {
 	f.object.kind == "Namespace"
 	f.object.id == 0
 	contains(f.msg, "example.com/ns")
-	not f.fix
+	count(object.get(f, "actions", [])) == 0
 }
 
 test_kubernetes_only if {
@@ -49,10 +49,13 @@ test_live_and_object_do_not_duplicate if {
 	count(rule.findings) == 1 with input as inp
 }
 
-test_fix_for_safe_catalog_entry_on_cluster if {
+# Only the finalize subresource edits spec.finalizers, and nsguard never
+# uses it: no finding offers an action, whatever the catalog says.
+test_no_action_even_for_safe_catalog_entry_on_cluster if {
 	inp := testing.cluster({"target": "team", "objects": [ns("team", ["example.com/ns"])]})
 	cat := {"finalizers": [{"id": "x", "name": "example.com/ns", "project": "X", "handledBy": "x", "protects": "nothing", "leaks": false, "removal": "safe"}]}
 	fs := rule.findings with input as inp with data.nsguard.catalog as cat
+	count(fs) == 1
 	some f in fs
-	contains(f.fix, "kubectl replace --raw /api/v1/namespaces/team/finalize")
+	count(object.get(f, "actions", [])) == 0
 }

@@ -60,12 +60,10 @@ _advice(fact) := "nsguard's finalizer catalog does not know it: find out what it
 	not catalog.fact_entry(fact)
 }
 
-# The patch tests that the finalizer is still at that index, so it never
-# removes another one.
-_fix(fact, obj, i) := {"fix": sprintf(
-	"kubectl patch %s --type=json -p '[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":\"%s\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]'",
-	[k8s.kubectl_object(obj.ref), i, fact.finalizer, i],
-)} if {
+# Removing the finalizer is offered only when the catalog says nothing
+# leaks; the action patches this one finalizer, testing the object's UID
+# and the value at its index.
+_fix(fact, obj, _) := {"actions": [{"type": "remove-finalizer", "object": obj.ref, "finalizer": fact.finalizer}]} if {
 	catalog.fact_entry(fact).leaks == false
 }
 

@@ -42,14 +42,14 @@ test_safe_finalizer_gets_patch if {
 	f.object.name == "w1"
 	contains(f.msg, "Lease example-operator not renewed")
 	contains(f.msg, "removing it by hand is safe")
-	f.fix == `kubectl patch widget.example.com w1 -n apps --type=json -p '[{"op":"test","path":"/metadata/finalizers/1","value":"example.com/safe"},{"op":"remove","path":"/metadata/finalizers/1"}]'`
+	f.actions == [{"type": "remove-finalizer", "object": f.object, "finalizer": "example.com/safe"}]
 }
 
 test_leaky_finalizer_has_no_patch if {
 	fs := rule.findings with input as snap(["example.com/leaky"], [fact("example.com/leaky", "absent")]) with data.nsguard.catalog as cat
 	count(fs) == 1
 	some f in fs
-	not f.fix
+	not f.actions
 	contains(f.msg, "leaks")
 	contains(f.msg, "cloud load balancer")
 }
@@ -57,7 +57,7 @@ test_leaky_finalizer_has_no_patch if {
 test_unknown_finalizer_has_no_patch if {
 	fs := rule.findings with input as snap(["example.com/unknown"], [fact("example.com/unknown", "absent")]) with data.nsguard.catalog as cat
 	some f in fs
-	not f.fix
+	not f.actions
 	contains(f.msg, "does not know it")
 }
 

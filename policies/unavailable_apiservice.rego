@@ -74,7 +74,7 @@ _ref(name) := {
 } if not _by_name[name]
 
 # Deleting the APIService is the fix when its Service is gone for good.
-_fix(name) := {"fix": sprintf("kubectl delete apiservice %s", [name])} if _service_missing(name)
+_fix(name) := {"actions": [{"type": "delete-apiservice", "object": _by_name[name].ref}]} if _service_missing(name)
 
 _fix(name) := {} if not _service_missing(name)
 

@@ -19,7 +19,7 @@ test_condition_false if {
 	f.object.id == 0
 	contains(f.msg, "MissingEndpoints")
 	contains(f.msg, "every namespace in the cluster")
-	not f.fix
+	not f.actions
 }
 
 test_available if {
@@ -57,7 +57,8 @@ test_fix_when_service_is_gone if {
 		"services": {"monitoring/metrics-server": {"namespace": "monitoring", "name": "metrics-server", "exists": false, "objectID": -1}},
 	})
 	some f in rule.findings with input as inp
-	f.fix == "kubectl delete apiservice v1beta1.metrics.k8s.io"
+	f.actions[0].type == "delete-apiservice"
+	f.actions[0].object.name == "v1beta1.metrics.k8s.io"
 }
 
 test_never_in_lint if {

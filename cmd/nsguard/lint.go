@@ -205,8 +205,10 @@ func newLintReport(rules []policies.Rule, findings []policies.Finding, snap *inv
 		lf := lint.Finding{
 			Rule:            f.Rule,
 			Severity:        f.Severity,
+			Summary:         f.Summary,
 			Message:         f.Message,
-			Fix:             f.Fix,
+			Actions:         f.Actions,
+			Commands:        f.Commands(),
 			APIVersion:      f.Object.APIVersion,
 			Kind:            f.Object.Kind,
 			Name:            f.Object.Name,

@@ -79,7 +79,7 @@ func TestDiagnoseUnavailableAPIService(t *testing.T) {
 			t.Errorf("%s: failed group-versions %+v, want missing.e2e.nsguard.io/v1alpha1", ns, failed)
 		}
 		requireNoForbiddenAdvice(t, r)
-		st, c, i := stepWith(r, "kubectl delete apiservice "+apiService)
+		st, c, i := stepWith(r, "kubectl delete apiservices.apiregistration.k8s.io "+apiService)
 		if c == "" || i != 0 || st.Safety != diagnose.SafetySafe {
 			t.Fatalf("%s: the plan does not start with a safe deletion of the APIService (step %d, %s): %+v", ns, i, st.Safety, r.Plan)
 		}

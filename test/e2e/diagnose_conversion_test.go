@@ -110,7 +110,7 @@ func TestDiagnoseConversionWebhookInNamespace(t *testing.T) {
 			t.Errorf("%s: the snapshot should be incomplete about things: %q", ns, res.Snapshot.Incomplete)
 		}
 		requireNoForbiddenAdvice(t, r)
-		st, command, i := stepWith(r, "kubectl patch customresourcedefinition "+crd, `"strategy":"None"`)
+		st, command, i := stepWith(r, "kubectl patch customresourcedefinitions.apiextensions.k8s.io "+crd, `"strategy":"None"`)
 		if command == "" || i != 0 {
 			t.Fatalf("%s: the plan does not start by switching the conversion off (step %d): %+v", ns, i, r.Plan)
 		}

@@ -87,7 +87,7 @@ func TestDiagnoseOperatorInItsNamespace(t *testing.T) {
 	if fin := finalizerOf(t, r, operatorFinalizer); fin.Liveness != inventory.LivenessAbsent || !fin.GoneForGood {
 		t.Errorf("after the deletion, finalizer %s: liveness %s, gone for good %v; want absent", operatorFinalizer, fin.Liveness, fin.GoneForGood)
 	}
-	_, cmd, _ := stepWith(r, "kubectl patch widgets.operator.e2e.nsguard.io/w1", operatorFinalizer)
+	_, cmd, _ := stepWith(r, "kubectl patch widgets.operator.e2e.nsguard.io w1 ", operatorFinalizer)
 	if cmd == "" {
 		t.Fatalf("no plan step removes %s: %+v", operatorFinalizer, r.Plan)
 	}

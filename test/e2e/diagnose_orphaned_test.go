@@ -50,7 +50,7 @@ func TestDiagnoseOrphanedFinalizer(t *testing.T) {
 	}
 	requireNoForbiddenAdvice(t, r)
 
-	st, cmd, _ := stepWith(r, "kubectl patch gadgets.orphan.e2e.nsguard.io/g1", "-n "+ns, `"value":"`+orphanFinalizer+`"`)
+	st, cmd, _ := stepWith(r, "kubectl patch gadgets.orphan.e2e.nsguard.io g1 ", "-n "+ns, `"value":"`+orphanFinalizer+`"`)
 	if cmd == "" {
 		t.Fatalf("no plan step removes %s from g1; plan: %+v", orphanFinalizer, r.Plan)
 	}
@@ -75,7 +75,7 @@ func TestDiagnoseOrphanedFinalizer(t *testing.T) {
 	var removals []string
 	for _, st := range r.Plan {
 		for _, c := range st.Commands {
-			if strings.HasPrefix(c, "kubectl patch gadgets.orphan.e2e.nsguard.io/g1 ") {
+			if strings.HasPrefix(c, "kubectl patch gadgets.orphan.e2e.nsguard.io g1 ") {
 				removals = append(removals, c)
 			}
 		}
