@@ -153,7 +153,11 @@ func (t *TextRenderer) objects(w io.Writer, r *Report) {
 			fmt.Fprintf(tw, "  … and %d more (all in -o json)\n", len(r.Objects)-i)
 			break
 		}
-		fmt.Fprintf(tw, "  %s/%s\t%s", o.Object.GroupResource(), o.Object.Name, strings.Join(o.Finalizers, ", "))
+		fins := append([]string(nil), o.Finalizers...)
+		for _, f := range o.SpecFinalizers {
+			fins = append(fins, f+" (spec)")
+		}
+		fmt.Fprintf(tw, "  %s/%s\t%s", o.Object.GroupResource(), o.Object.Name, strings.Join(fins, ", "))
 		if o.DeletionTimestamp != "" {
 			fmt.Fprintf(tw, "\tdeleting since %s", o.DeletionTimestamp)
 		}

@@ -61,11 +61,15 @@ type Report struct {
 	Incomplete []string `json:"incomplete,omitempty"`
 }
 
-// BlockingObject is an object of the namespace with finalizers.
+// BlockingObject is an object of the namespace with finalizers, or the
+// Namespace itself when it has finalizers of its own.
 type BlockingObject struct {
-	Object            inventory.ObjectRef `json:"object"`
-	Finalizers        []string            `json:"finalizers"`
-	DeletionTimestamp string              `json:"deletionTimestamp,omitempty"`
+	Object     inventory.ObjectRef `json:"object"`
+	Finalizers []string            `json:"finalizers"`
+	// SpecFinalizers are a Namespace's spec.finalizers other than
+	// kubernetes: only the finalize subresource removes them.
+	SpecFinalizers    []string `json:"specFinalizers,omitempty"`
+	DeletionTimestamp string   `json:"deletionTimestamp,omitempty"`
 }
 
 // Removal verdicts of a finalizer.
@@ -164,6 +168,12 @@ func Build(s *inventory.Snapshot, findings []policies.Finding, opts Options) *Re
 	}
 
 	for _, o := range s.Objects {
+		if o.Ref.Group == "" && o.Ref.Kind == "Namespace" && o.Ref.Name == s.Target {
+			if b, ok := namespaceFinalizers(o); ok {
+				r.Objects = append(r.Objects, b)
+			}
+			continue
+		}
 		if o.Ref.Namespace != s.Target {
 			continue
 		}
@@ -194,6 +204,24 @@ func Build(s *inventory.Snapshot, findings []policies.Finding, opts Options) *Re
 	r.Plan = p.plan()
 	r.RootCause = rootCause(r)
 	return r
+}
+
+// namespaceFinalizers returns the Namespace as a blocking object when it
+// holds finalizers of its own (metadata.finalizers, or spec.finalizers
+// other than the namespace controller's kubernetes).
+func namespaceFinalizers(o *inventory.Object) (BlockingObject, bool) {
+	b := BlockingObject{Object: o.Ref, Finalizers: o.Metadata.Finalizers, DeletionTimestamp: o.Metadata.DeletionTimestamp}
+	spec, _ := o.Body["spec"].(map[string]any)
+	fins, _ := spec["finalizers"].([]any)
+	for _, f := range fins {
+		if name, _ := f.(string); name != "" && name != "kubernetes" {
+			b.SpecFinalizers = append(b.SpecFinalizers, name)
+		}
+	}
+	if b.Finalizers == nil {
+		b.Finalizers = []string{}
+	}
+	return b, len(b.Finalizers)+len(b.SpecFinalizers) > 0
 }
 
 // concerns tells whether a finding is about the diagnosed namespace: the

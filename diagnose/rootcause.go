@@ -69,7 +69,11 @@ func rootCause(r *Report) []string {
 			out = append(out, "The namespace controller reports: "+c.Message)
 		}
 	}
-	if len(out) == 0 {
+	switch {
+	case len(out) > 0:
+	case !r.Complete:
+		out = append(out, "Nothing nsguard could check holds it up, but not everything was checked (see below): what was not may.")
+	default:
 		out = append(out, "Nothing left in the namespace holds it up: the namespace controller should finish within about 15 seconds.")
 	}
 	return out

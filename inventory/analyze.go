@@ -11,9 +11,10 @@ import (
 
 // Via values of a Handler.
 const (
-	ViaCatalog      = "catalog"       // workload labels or Lease named in the finalizer catalog
-	ViaRBAC         = "rbac"          // its service account may update the resource by name
-	ViaRBACWildcard = "rbac-wildcard" // … only through "*" (cluster-admin-like): weak evidence
+	ViaCatalog      = "catalog"       // workload labels named in the finalizer catalog
+	ViaLease        = "lease"         // its pod holds a leader-election Lease named in the catalog
+	ViaRBAC         = "rbac"          // its service account may update the resource
+	ViaRBACWildcard = "rbac-wildcard" // … only through apiGroups "*" and resources "*": no evidence
 )
 
 // leaseStaleAfter is how many lease durations without renewal mean that the
@@ -24,10 +25,15 @@ const leaseStaleAfter = 3
 const defaultLeaseDuration = 15 * time.Second
 
 // Analyze derives s.Finalizers from the objects of the snapshot: for every
-// finalizer in every namespace, the objects that carry it (or will get it,
-// per the catalog), who can remove it (catalog match and RBAC inference),
+// finalizer in every namespace (the namespace's own metadata.finalizers and
+// spec.finalizers included), the objects that carry it (or will get it, per
+// the catalog), who can remove it (catalog match, Lease, RBAC inference),
 // where that controller runs, and, when the snapshot comes from a cluster,
 // whether it is alive, with the evidence in words.
+//
+// now is the API server's clock (see ServerClock): Leases are renewed on
+// it, whatever the clock of the machine nsguard runs on says. The model is
+// in docs/liveness.md.
 func Analyze(s *Snapshot, cat *catalog.Catalog, now time.Time) {
 	a := newAnalysis(s, cat, now)
 	a.collect()
@@ -35,30 +41,9 @@ func Analyze(s *Snapshot, cat *catalog.Catalog, now time.Time) {
 		a.resolve(f)
 	}
 	s.Finalizers = a.order
-}
-
-type workload struct {
-	obj       *Object
-	sa        string // "namespace/name"
-	labels    map[string]string
-	podLabels map[string]string
-}
-
-type rule struct {
-	apiGroups, resources, verbs []string
-}
-
-type binding struct {
-	obj       *Object
-	namespace string // "" for a ClusterRoleBinding
-	roleKind  string
-	roleName  string
-	roleKey   string // "namespace/name" of a Role
-	subjects  []subject
-}
-
-type subject struct {
-	kind, name, namespace string
+	if s.Source == SourceCluster && !now.IsZero() {
+		s.Now = now.UTC().Format(time.RFC3339)
+	}
 }
 
 type analysis struct {
@@ -66,38 +51,62 @@ type analysis struct {
 	cat *catalog.Catalog
 	now time.Time
 
-	facts map[string]*FinalizerFact // "namespace\x00finalizer"
+	facts map[factKey]*FinalizerFact
 	order []*FinalizerFact
+	// handlerOf remembers, per fact, the catalog handler its kinds belong to.
+	handlerOf map[*FinalizerFact]handlerRef
 
-	workloads    []*workload
-	workloadBySA map[string][]*workload
-	leases       []*Object
-	roles        map[string][]rule // "namespace/name"
-	clusterRoles map[string][]rule
+	units     []*unit
+	unitsBySA map[string][]*unit // "namespace/name"
+	unitByPod map[string]*unit   // "namespace/name"
+	leases    []*Object
+	roles     map[string]*role // "namespace/name"
+	// clusterRoles holds every ClusterRole by name.
+	clusterRoles map[string]*role
 	// bindings holds the RoleBindings by namespace and the
 	// ClusterRoleBindings under "": a finalizer's objects are reachable
 	// only through the bindings of their namespace and the cluster's.
 	bindings map[string][]binding
 }
 
+// factKey identifies a FinalizerFact: a finalizer in a namespace, for the
+// kinds of one catalog handler (-1: the entry's own), in a Namespace's spec
+// or in objects' metadata.
+type factKey struct {
+	namespace, finalizer string
+	handler              int
+	spec                 bool
+}
+
+// handlerRef is the catalog's controller of a fact's kinds.
+type handlerRef struct {
+	entry     *catalog.Entry
+	handledBy string
+	ctl       catalog.Controller
+}
+
 func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 	a := &analysis{
 		s: s, cat: cat, now: now,
-		facts:        map[string]*FinalizerFact{},
-		workloadBySA: map[string][]*workload{},
-		roles:        map[string][]rule{},
-		clusterRoles: map[string][]rule{},
+		facts:        map[factKey]*FinalizerFact{},
+		handlerOf:    map[*FinalizerFact]handlerRef{},
+		unitsBySA:    map[string][]*unit{},
+		unitByPod:    map[string]*unit{},
+		roles:        map[string]*role{},
+		clusterRoles: map[string]*role{},
 		bindings:     map[string][]binding{},
 	}
-	var aggregated []*Object
+	var aggregated, workloads, pods []*Object
 	for _, o := range s.Objects {
 		switch o.Ref.Group {
+		case "":
+			if o.Ref.Kind == "Pod" {
+				pods = append(pods, o)
+			}
 		case "apps":
 			switch o.Ref.Kind {
 			case "Deployment", "StatefulSet", "DaemonSet":
-				w := newWorkload(o)
-				a.workloads = append(a.workloads, w)
-				a.workloadBySA[w.sa] = append(a.workloadBySA[w.sa], w)
+				workloads = append(workloads, o)
 			}
 		case "coordination.k8s.io":
 			if o.Ref.Kind == "Lease" {
@@ -106,9 +115,9 @@ func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 		case "rbac.authorization.k8s.io":
 			switch o.Ref.Kind {
 			case "Role":
-				a.roles[o.Ref.Namespace+"/"+o.Ref.Name] = rules(o.Body["rules"])
+				a.roles[o.Ref.Namespace+"/"+o.Ref.Name] = newRole(o, false)
 			case "ClusterRole":
-				a.clusterRoles[o.Ref.Name] = rules(o.Body["rules"])
+				a.clusterRoles[o.Ref.Name] = newRole(o, true)
 				if o.Body["aggregationRule"] != nil {
 					aggregated = append(aggregated, o)
 				}
@@ -119,64 +128,8 @@ func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 		}
 	}
 	a.aggregate(aggregated)
+	a.buildUnits(workloads, pods)
 	return a
-}
-
-func newWorkload(o *Object) *workload {
-	w := &workload{obj: o, labels: o.Metadata.Labels}
-	spec, _ := o.Body["spec"].(map[string]any)
-	tpl, _ := spec["template"].(map[string]any)
-	if md, ok := tpl["metadata"].(map[string]any); ok {
-		w.podLabels = stringMap(md["labels"], "")
-	}
-	sa := "default"
-	if ps, ok := tpl["spec"].(map[string]any); ok {
-		if n := str(ps["serviceAccountName"]); n != "" {
-			sa = n
-		} else if n := str(ps["serviceAccount"]); n != "" {
-			sa = n
-		}
-	}
-	w.sa = o.Ref.Namespace + "/" + sa
-	return w
-}
-
-func rules(v any) []rule {
-	l, _ := v.([]any)
-	out := make([]rule, 0, len(l))
-	for _, r := range l {
-		rm, ok := r.(map[string]any)
-		if !ok {
-			continue
-		}
-		out = append(out, rule{
-			apiGroups: stringSlice(rm["apiGroups"]),
-			resources: stringSlice(rm["resources"]),
-			verbs:     stringSlice(rm["verbs"]),
-		})
-	}
-	return out
-}
-
-func newBinding(o *Object) binding {
-	b := binding{obj: o, namespace: o.Ref.Namespace}
-	if rr, ok := o.Body["roleRef"].(map[string]any); ok {
-		b.roleKind, b.roleName = str(rr["kind"]), str(rr["name"])
-		b.roleKey = b.namespace + "/" + b.roleName
-	}
-	subs, _ := o.Body["subjects"].([]any)
-	for _, sv := range subs {
-		sm, ok := sv.(map[string]any)
-		if !ok {
-			continue
-		}
-		sub := subject{kind: str(sm["kind"]), name: str(sm["name"]), namespace: str(sm["namespace"])}
-		if sub.kind == "ServiceAccount" && sub.namespace == "" {
-			sub.namespace = b.namespace
-		}
-		b.subjects = append(b.subjects, sub)
-	}
-	return b
 }
 
 // aggregate fills aggregated ClusterRoles from the ClusterRoles whose labels
@@ -187,6 +140,7 @@ func (a *analysis) aggregate(aggregated []*Object) {
 	for _, agg := range aggregated {
 		ar, _ := agg.Body["aggregationRule"].(map[string]any)
 		sels, _ := ar["clusterRoleSelectors"].([]any)
+		target := a.clusterRoles[agg.Ref.Name]
 		for _, sv := range sels {
 			sm, _ := sv.(map[string]any)
 			want := stringMap(sm["matchLabels"], "")
@@ -195,7 +149,7 @@ func (a *analysis) aggregate(aggregated []*Object) {
 			}
 			for _, o := range a.s.Objects {
 				if o.Ref.Kind == "ClusterRole" && o.Ref.Group == "rbac.authorization.k8s.io" && o != agg && hasLabels(o.Metadata.Labels, want) {
-					a.clusterRoles[agg.Ref.Name] = append(a.clusterRoles[agg.Ref.Name], rules(o.Body["rules"])...)
+					target.rules = append(target.rules, policyRules(o.Body["rules"])...)
 				}
 			}
 		}
@@ -214,19 +168,45 @@ func hasLabels(have, want map[string]string) bool {
 	return true
 }
 
-func (a *analysis) fact(namespace, finalizer string) *FinalizerFact {
-	key := namespace + "\x00" + finalizer
-	if f, ok := a.facts[key]; ok {
+// fact returns the fact of a finalizer on objects of group/kind in a
+// namespace, creating it: a name that the catalog splits between several
+// controllers by kind gets one fact per controller.
+func (a *analysis) fact(namespace, finalizer, group, kind string, spec bool) *FinalizerFact {
+	var entry *catalog.Entry
+	if a.cat != nil {
+		entry = a.cat.Lookup(finalizer)
+	}
+	k := factKey{namespace: namespace, finalizer: finalizer, handler: -1, spec: spec}
+	h := handlerRef{entry: entry}
+	if entry != nil {
+		h.handledBy, h.ctl = entry.HandledBy, entry.Controller
+		for i := range entry.Handlers {
+			if entry.Handlers[i].Matches(group, kind) {
+				k.handler = i
+				h.handledBy, h.ctl = entry.Handlers[i].HandledBy, entry.Handlers[i].Controller
+				break
+			}
+		}
+	}
+	if f, ok := a.facts[k]; ok {
 		return f
 	}
-	f := &FinalizerFact{Finalizer: finalizer, Namespace: namespace, Objects: []int{}, Handlers: []*Handler{}, Liveness: LivenessUnknown}
-	a.facts[key] = f
+	f := &FinalizerFact{Finalizer: finalizer, Namespace: namespace, Spec: spec, Objects: []int{}, Handlers: []*Handler{}, Liveness: LivenessUnknown}
+	if entry != nil {
+		f.Catalog, f.Builtin = entry.ID, entry.Builtin
+		if len(entry.Handlers) > 0 {
+			f.HandledBy = h.handledBy
+		}
+	}
+	a.facts[k] = f
+	a.handlerOf[f] = h
 	a.order = append(a.order, f)
 	return f
 }
 
-// collect groups the objects by (namespace, finalizer), adding the objects
-// whose kind gets a finalizer from its controller (catalog addedTo).
+// collect groups the objects by (namespace, finalizer, handler), adding the
+// objects whose kind gets a finalizer from its controller (catalog
+// addedTo). A Namespace's own finalizers belong to that namespace.
 func (a *analysis) collect() {
 	addedTo := map[catalog.GroupKind][]*catalog.Entry{}
 	if a.cat != nil {
@@ -241,32 +221,54 @@ func (a *analysis) collect() {
 		}
 	}
 	for _, o := range a.s.Objects {
+		ns := o.Ref.Namespace
+		isNamespace := o.Ref.Group == "" && o.Ref.Kind == "Namespace"
+		if isNamespace {
+			ns = o.Ref.Name
+			spec, _ := o.Body["spec"].(map[string]any)
+			for _, fin := range stringSlice(spec["finalizers"]) {
+				if fin != "kubernetes" { // the namespace controller's own
+					f := a.fact(ns, fin, "", "Namespace", true)
+					f.Objects = append(f.Objects, o.Ref.ID)
+				}
+			}
+		}
 		for _, fin := range o.Metadata.Finalizers {
-			f := a.fact(o.Ref.Namespace, fin)
+			f := a.fact(ns, fin, o.Ref.Group, o.Ref.Kind, false)
 			f.Objects = append(f.Objects, o.Ref.ID)
 		}
 		for _, e := range addedTo[catalog.GroupKind{Group: o.Ref.Group, Kind: o.Ref.Kind}] {
 			if !contains(o.Metadata.Finalizers, e.Name) {
-				f := a.fact(o.Ref.Namespace, e.Name)
+				f := a.fact(ns, e.Name, o.Ref.Group, o.Ref.Kind, false)
 				f.Expected = append(f.Expected, o.Ref.ID)
 			}
 		}
 	}
 	sort.SliceStable(a.order, func(i, j int) bool {
-		if a.order[i].Namespace != a.order[j].Namespace {
-			return a.order[i].Namespace < a.order[j].Namespace
+		x, y := a.order[i], a.order[j]
+		if x.Namespace != y.Namespace {
+			return x.Namespace < y.Namespace
 		}
-		return a.order[i].Finalizer < a.order[j].Finalizer
+		if x.Finalizer != y.Finalizer {
+			return x.Finalizer < y.Finalizer
+		}
+		if x.Spec != y.Spec {
+			return !x.Spec
+		}
+		return x.HandledBy < y.HandledBy
 	})
 }
 
 // resolve finds the handlers of one finalizer and their liveness.
 func (a *analysis) resolve(f *FinalizerFact) {
 	kinds := map[string]ObjectRef{}
+	names := map[string][]string{} // GroupKind → names of the objects
 	for _, ids := range [][]int{f.Objects, f.Expected} {
 		for _, id := range ids {
 			ref := a.s.Objects[id].Ref
-			kinds[ref.GroupKind()] = ref
+			gk := ref.GroupKind()
+			kinds[gk] = ref
+			names[gk] = append(names[gk], ref.Name)
 		}
 	}
 	f.Kinds = make([]string, 0, len(kinds))
@@ -275,86 +277,85 @@ func (a *analysis) resolve(f *FinalizerFact) {
 	}
 	sort.Strings(f.Kinds)
 
-	var entry *catalog.Entry
-	if a.cat != nil {
-		entry = a.cat.Lookup(f.Finalizer)
-	}
-	if entry != nil {
-		f.Catalog = entry.ID
-		f.Builtin = entry.Builtin
-	}
+	h := a.handlerOf[f]
 	if f.Builtin {
-		a.resolveBuiltin(f, entry)
+		a.resolveBuiltin(f, h)
 		return
 	}
 
-	handlers := map[int]*Handler{}
+	handlers := map[*unit]*Handler{}
 	var ordered []*Handler
-	add := func(w *workload, via, why string) {
-		h, ok := handlers[w.obj.Ref.ID]
+	add := func(u *unit, via, why string) *Handler {
+		hd, ok := handlers[u]
 		if !ok {
-			h = &Handler{
-				Workload:       w.obj.Ref,
-				Namespace:      w.obj.Ref.Namespace,
-				ServiceAccount: strings.TrimPrefix(w.sa, w.obj.Ref.Namespace+"/"),
-				Liveness:       LivenessUnknown,
+			hd = &Handler{Workload: u.ref, Namespace: u.ref.Namespace, Liveness: LivenessUnknown, unit: u}
+			if len(u.sas) > 0 {
+				_, hd.ServiceAccount, _ = strings.Cut(u.sas[0], "/")
 			}
-			handlers[w.obj.Ref.ID] = h
-			ordered = append(ordered, h)
+			handlers[u] = hd
+			ordered = append(ordered, hd)
 		}
-		if !contains(h.Via, via) {
-			h.Via = append(h.Via, via)
+		if !contains(hd.Via, via) {
+			hd.Via = append(hd.Via, via)
 		}
-		h.Evidence = append(h.Evidence, why)
+		hd.Evidence = append(hd.Evidence, why)
+		return hd
 	}
 
-	if entry != nil {
-		for _, w := range a.workloads {
-			for _, set := range entry.Controller.WorkloadLabels {
-				if hasLabels(w.labels, set) || hasLabels(w.podLabels, set) {
-					add(w, ViaCatalog, fmt.Sprintf("%s %s/%s matches the catalog's labels %s for %s", w.obj.Ref.Kind, w.obj.Ref.Namespace, w.obj.Ref.Name, formatLabels(set), entry.HandledBy))
+	if h.entry != nil {
+		for _, u := range a.units {
+			for _, set := range h.ctl.WorkloadLabels {
+				if hasLabels(u.labels, set) || hasLabels(u.podLabels, set) {
+					add(u, ViaCatalog, fmt.Sprintf("%s matches the catalog's labels %s for %s", u.name(), formatLabels(set), h.handledBy))
 					break
 				}
+			}
+		}
+		// A pod that holds a Lease the catalog names is the controller,
+		// whatever its labels.
+		for _, l := range a.leases {
+			if !contains(h.ctl.Leases, l.Ref.Name) {
+				continue
+			}
+			if u := a.holderUnit(l); u != nil {
+				add(u, ViaLease, fmt.Sprintf("%s holds Lease %s/%s, which the catalog names for %s", u.name(), l.Ref.Namespace, l.Ref.Name, h.handledBy))
 			}
 		}
 	}
 
 	var external []string
-	for _, ref := range kinds {
-		group, resource := ref.Group, ref.Resource
-		if resource == "" {
-			resource = guessResource(ref.Group, ref.Kind)
+	bindings := a.bindingsFor(f.Namespace)
+	for _, gk := range f.Kinds {
+		ref := kinds[gk]
+		q := request{group: ref.Group, resource: ref.Resource, names: names[gk], spec: f.Spec}
+		if q.resource == "" {
+			q.resource = guessResource(ref.Group, ref.Kind)
 		}
-		for _, b := range a.bindingsFor(f.Namespace) {
-			wildcard, ok := a.bindingCanUpdate(b, group, resource)
-			if !ok {
+		what := groupResource(q.group, q.resource)
+		if f.Spec {
+			what = "namespaces/finalize"
+		}
+		for _, b := range bindings {
+			r := a.roleOf(b)
+			if r == nil || r.generic {
+				continue
+			}
+			strength := r.grants(q)
+			if strength == grantNone {
 				continue
 			}
 			via := ViaRBAC
-			if wildcard {
+			if strength == grantWildcard {
 				via = ViaRBACWildcard
 			}
+			why := fmt.Sprintf("may update %s through %s %s → %s %s", what, b.obj.Ref.Kind, b.obj.Ref.Name, b.roleKind, b.roleName)
 			for _, sub := range b.subjects {
-				why := fmt.Sprintf("may update %s through %s %s → %s %s", groupResource(group, resource), b.obj.Ref.Kind, b.obj.Ref.Name, b.roleKind, b.roleName)
-				switch sub.kind {
-				case "ServiceAccount":
-					for _, w := range a.workloadBySA[sub.namespace+"/"+sub.name] {
-						add(w, via, fmt.Sprintf("its service account %s/%s %s", sub.namespace, sub.name, why))
-					}
-				case "Group":
-					if sub.name == "system:serviceaccounts" || strings.HasPrefix(sub.name, "system:serviceaccounts:") {
-						for _, w := range a.workloads {
-							if sub.name == "system:serviceaccounts" || sub.name == "system:serviceaccounts:"+w.obj.Ref.Namespace {
-								add(w, via, fmt.Sprintf("its service account is in group %s, which %s", sub.name, why))
-							}
-						}
-					} else if !strings.HasPrefix(sub.name, "system:") && !wildcard {
-						external = append(external, fmt.Sprintf("group %s %s", sub.name, why))
-					}
-				case "User":
-					if !strings.HasPrefix(sub.name, "system:") && !wildcard {
-						external = append(external, fmt.Sprintf("user %s %s", sub.name, why))
-					}
+				units, ext := a.subjectUnits(sub)
+				for _, u := range units {
+					add(u, via, fmt.Sprintf("its service account %s", why))
+				}
+				if ext && strength == grantSpecific && !r.userFacing {
+					external = append(external, fmt.Sprintf("%s %s %s", strings.ToLower(sub.Kind), sub.Name, why))
 				}
 			}
 		}
@@ -362,7 +363,20 @@ func (a *analysis) resolve(f *FinalizerFact) {
 
 	sort.SliceStable(ordered, func(i, j int) bool { return handlerRank(ordered[i]) < handlerRank(ordered[j]) })
 	f.Handlers = ordered
-	a.liveness(f, entry, external)
+	a.liveness(f, h, external, len(bindings))
+}
+
+// holderUnit returns the unit whose pod holds a Lease: leader election
+// writes "<pod name>_<unique id>" (client-go and controller-runtime use the
+// hostname, which is the pod's name) or the pod's name alone.
+func (a *analysis) holderUnit(l *Object) *unit {
+	spec, _ := l.Body["spec"].(map[string]any)
+	holder := str(spec["holderIdentity"])
+	if holder == "" {
+		return nil
+	}
+	pod, _, _ := strings.Cut(holder, "_")
+	return a.unitByPod[l.Ref.Namespace+"/"+pod]
 }
 
 // bindingsFor returns the bindings that grant rights on objects in ns: its
@@ -377,7 +391,7 @@ func (a *analysis) bindingsFor(ns string) []binding {
 // handlerRank orders handlers by the strength of the evidence.
 func handlerRank(h *Handler) int {
 	switch {
-	case contains(h.Via, ViaCatalog):
+	case contains(h.Via, ViaCatalog), contains(h.Via, ViaLease):
 		return 0
 	case contains(h.Via, ViaRBAC):
 		return 1
@@ -386,45 +400,22 @@ func handlerRank(h *Handler) int {
 	}
 }
 
-// bindingCanUpdate reports whether the role of b lets its subjects update
-// or patch group/resource (what removing a finalizer takes), and whether only
-// a wildcard grants it.
-func (a *analysis) bindingCanUpdate(b binding, group, resource string) (wildcard, ok bool) {
-	var rs []rule
-	switch b.roleKind {
-	case "ClusterRole":
-		rs = a.clusterRoles[b.roleName]
-	case "Role":
-		rs = a.roles[b.roleKey]
-	}
-	found := false
-	for _, r := range rs {
-		if !containsAny(r.verbs, "update", "patch", "*") {
-			continue
-		}
-		g := contains(r.apiGroups, group)
-		res := contains(r.resources, resource)
-		if (!g && !contains(r.apiGroups, "*")) || (!res && !contains(r.resources, "*")) {
-			continue
-		}
-		if g && res {
-			return false, true
-		}
-		found = true
-	}
-	return found, found
+// counts tells whether a handler is evidence of a controller: found through
+// the catalog, a Lease or a specific RBAC grant, not only a wildcard.
+func (h *Handler) counts() bool {
+	return contains(h.Via, ViaCatalog) || contains(h.Via, ViaLease) || contains(h.Via, ViaRBAC)
 }
 
 // resolveBuiltin handles finalizers of Kubernetes itself: their controller
 // is kube-controller-manager (or the API server), alive as long as the
 // control plane is; its leader-election Lease tells when it is visible.
-func (a *analysis) resolveBuiltin(f *FinalizerFact, e *catalog.Entry) {
-	f.Evidence = append(f.Evidence, fmt.Sprintf("handled by Kubernetes itself (%s)", e.HandledBy))
+func (a *analysis) resolveBuiltin(f *FinalizerFact, h handlerRef) {
+	f.Evidence = append(f.Evidence, fmt.Sprintf("handled by Kubernetes itself (%s)", h.handledBy))
 	if a.s.Source != SourceCluster {
 		return
 	}
 	for _, l := range a.leases {
-		if l.Ref.Namespace == "kube-system" && l.Ref.Name == "kube-controller-manager" {
+		if l.Ref.Namespace == "kube-system" && contains(append([]string{"kube-controller-manager"}, h.ctl.Leases...), l.Ref.Name) {
 			fresh, why := a.leaseFreshness(l)
 			f.Evidence = append(f.Evidence, why)
 			if fresh {
@@ -435,34 +426,37 @@ func (a *analysis) resolveBuiltin(f *FinalizerFact, e *catalog.Entry) {
 }
 
 // liveness sets the liveness of each handler and of the finalizer.
-func (a *analysis) liveness(f *FinalizerFact, e *catalog.Entry, external []string) {
+// absent needs proof: no unit that counts as a handler, no person or
+// outside identity with a grant on the resource, a complete view of
+// workloads, pods, Leases and RBAC. Anything short of that is unknown.
+func (a *analysis) liveness(f *FinalizerFact, h handlerRef, external []string, bindings int) {
 	if a.s.Source != SourceCluster {
 		return // lint: no live facts, rules that need them do not fire
 	}
-	for _, h := range f.Handlers {
-		a.handlerLiveness(h)
+	for _, hd := range f.Handlers {
+		a.unitLiveness(hd)
 	}
-	strong, down := 0, 0
-	for _, h := range f.Handlers {
-		if h.Via[0] == ViaRBACWildcard && len(h.Via) == 1 {
+	counted, down := 0, 0
+	for _, hd := range f.Handlers {
+		if !hd.counts() {
 			continue
 		}
-		strong++
-		switch h.Liveness {
+		counted++
+		switch hd.Liveness {
 		case LivenessAlive:
 			f.Liveness = LivenessAlive
-			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s/%s can remove it and is running", h.Workload.Kind, h.Namespace, h.Workload.Name))
+			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s/%s can remove it and is running", hd.Workload.Kind, hd.Namespace, hd.Workload.Name))
 			return
 		case LivenessDown:
 			down++
 		}
 	}
 	// A Lease named in the catalog and renewed recently means the controller
-	// runs, even where no workload of it is visible (outside the cluster).
+	// runs, even where no pod of it is visible (outside the cluster).
 	var staleLeases []string
-	if e != nil {
+	if h.entry != nil {
 		for _, l := range a.leases {
-			if !contains(e.Controller.Leases, l.Ref.Name) {
+			if !contains(h.ctl.Leases, l.Ref.Name) {
 				continue
 			}
 			fresh, why := a.leaseFreshness(l)
@@ -476,10 +470,10 @@ func (a *analysis) liveness(f *FinalizerFact, e *catalog.Entry, external []strin
 	}
 	f.Evidence = append(f.Evidence, staleLeases...)
 	switch {
-	case strong > 0 && down == strong:
+	case counted > 0 && down == counted:
 		f.Liveness = LivenessDown
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%d controller(s) can remove it but none is running", strong))
-	case strong > 0:
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%d controller(s) can remove it but none is running", counted))
+	case counted > 0:
 		f.Liveness = LivenessUnknown
 	case len(external) > 0:
 		f.Liveness = LivenessUnknown
@@ -488,82 +482,122 @@ func (a *analysis) liveness(f *FinalizerFact, e *catalog.Entry, external []strin
 		}
 	case a.s.ControllerFactsIncomplete:
 		f.Liveness = LivenessUnknown
-		f.Evidence = append(f.Evidence, "no controller found, but not every workload, Lease or RBAC object could be read")
+		f.Evidence = append(f.Evidence, "no controller found, but not every workload, pod, Lease or RBAC object could be read")
 	default:
 		f.Liveness = LivenessAbsent
-		if e != nil {
-			f.Evidence = append(f.Evidence, fmt.Sprintf("no workload in the cluster matches the catalog's description of %s", e.HandledBy))
+		if h.entry != nil {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("no workload in the cluster matches the catalog's description of %s", h.handledBy))
 		}
-		f.Evidence = append(f.Evidence, fmt.Sprintf("no workload's service account may update %s in %s (checked %d role bindings and cluster role bindings)", kindsWords(f.Kinds), nsWords(f.Namespace), len(a.bindingsFor(f.Namespace))))
-		for _, h := range f.Handlers {
-			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s/%s may update anything through wildcard RBAC; not counted as its controller", h.Workload.Kind, h.Namespace, h.Workload.Name))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("no running pod's service account, and no person or outside identity, may update %s in %s (checked %d role bindings and cluster role bindings)", kindsWords(f.Kinds), nsWords(f.Namespace), bindings))
+		for _, hd := range f.Handlers {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("%s %s/%s may update anything through wildcard RBAC; not counted as its controller", hd.Workload.Kind, hd.Namespace, hd.Workload.Name))
 		}
 	}
 }
 
-// handlerLiveness reads the workload's readiness and the Leases its pods
-// hold.
-func (a *analysis) handlerLiveness(h *Handler) {
-	o := a.s.Objects[h.Workload.ID]
+// unitLiveness reads a handler's pods, its workload and the Leases its
+// pods hold.
+func (a *analysis) unitLiveness(h *Handler) {
+	u := h.unit
+	name := u.name()
+	var ready, running, deleting []string
+	for _, p := range u.pods {
+		switch {
+		case p.Metadata.DeletionTimestamp != "":
+			deleting = append(deleting, p.Ref.Name)
+		case podReady(p):
+			ready = append(ready, p.Ref.Name)
+		case podPhase(p) == "Running":
+			running = append(running, p.Ref.Name)
+		}
+	}
+	switch {
+	case u.obj != nil && u.obj != firstPod(u) && u.obj.Metadata.DeletionTimestamp != "":
+		h.Liveness = LivenessDown
+		h.Evidence = append(h.Evidence, name+" is being deleted")
+	case len(ready) > 0:
+		h.Liveness = LivenessAlive
+		h.Evidence = append(h.Evidence, fmt.Sprintf("%s has %d pod(s) running and ready (%s)", name, len(ready), abbreviate(ready, 3)))
+	case len(running) > 0:
+		h.Liveness = LivenessDown
+		h.Evidence = append(h.Evidence, fmt.Sprintf("%s has %d pod(s) running but none ready (%s)", name, len(running), abbreviate(running, 3)))
+	case len(deleting) > 0:
+		h.Liveness = LivenessDown
+		h.Evidence = append(h.Evidence, fmt.Sprintf("%s has only pods being deleted (%s)", name, abbreviate(deleting, 3)))
+	case u.obj != nil && u.obj.Ref.Kind != "Pod":
+		a.workloadStatus(h, u.obj)
+	default:
+		h.Liveness = LivenessDown
+		h.Evidence = append(h.Evidence, name+" has no running pod")
+	}
+	// Leader-election Leases held by its pods: a fresh one proves it works,
+	// stale ones alone mean its ready pods no longer do their work (lost
+	// leadership, hung reconciler).
+	fresh, stale := false, []string{}
+	for _, l := range a.leases {
+		if a.holderUnit(l) != u {
+			continue
+		}
+		ok, why := a.leaseFreshness(l)
+		h.Evidence = append(h.Evidence, why)
+		if ok {
+			fresh = true
+		} else {
+			stale = append(stale, why)
+		}
+	}
+	switch {
+	case fresh:
+		h.Liveness = LivenessAlive
+	case len(stale) > 0 && h.Liveness == LivenessAlive:
+		h.Liveness = LivenessDown
+	}
+}
+
+func firstPod(u *unit) *Object {
+	if len(u.pods) == 0 {
+		return nil
+	}
+	return u.pods[0]
+}
+
+// workloadStatus judges a workload with no pods in the snapshot from its
+// status: scaled to 0, or the ready replicas its controller counted (when
+// pods could not be listed).
+func (a *analysis) workloadStatus(h *Handler, o *Object) {
 	spec, _ := o.Body["spec"].(map[string]any)
 	status, _ := o.Body["status"].(map[string]any)
 	name := fmt.Sprintf("%s %s/%s", o.Ref.Kind, o.Ref.Namespace, o.Ref.Name)
-	if o.Metadata.DeletionTimestamp != "" {
-		h.Liveness = LivenessDown
-		h.Evidence = append(h.Evidence, name+" is being deleted")
-		return
-	}
 	if o.Ref.Kind == "DaemonSet" {
 		ready, _ := toInt64(status["numberReady"])
 		desired, _ := toInt64(status["desiredNumberScheduled"])
+		h.Liveness = LivenessDown
 		if ready > 0 {
 			h.Liveness = LivenessAlive
-		} else {
-			h.Liveness = LivenessDown
 		}
 		h.Evidence = append(h.Evidence, fmt.Sprintf("%s has %d of %d pods ready", name, ready, desired))
-	} else {
-		want := int64(1)
-		if r, ok := toInt64(spec["replicas"]); ok {
-			want = r
-		}
-		ready, _ := toInt64(status["readyReplicas"])
-		switch {
-		case want == 0:
-			h.Liveness = LivenessDown
-			h.Evidence = append(h.Evidence, name+" is scaled to 0 replicas")
-		case ready > 0:
-			h.Liveness = LivenessAlive
-			h.Evidence = append(h.Evidence, fmt.Sprintf("%s has %d of %d replicas ready", name, ready, want))
-		default:
-			h.Liveness = LivenessDown
-			h.Evidence = append(h.Evidence, fmt.Sprintf("%s has 0 of %d replicas ready", name, want))
-		}
+		return
 	}
-	// Leader-election Leases held by the workload's pods (holder identity
-	// "<pod name>_<id>", pod names start with the workload's name).
-	for _, l := range a.leases {
-		if l.Ref.Namespace != o.Ref.Namespace {
-			continue
-		}
-		ls, _ := l.Body["spec"].(map[string]any)
-		if !strings.HasPrefix(str(ls["holderIdentity"]), o.Ref.Name+"-") {
-			continue
-		}
-		fresh, why := a.leaseFreshness(l)
-		h.Evidence = append(h.Evidence, why)
-		if fresh && h.Liveness != LivenessAlive {
-			h.Liveness = LivenessAlive
-		} else if !fresh && h.Liveness == LivenessAlive {
-			// Ready pods that no longer renew their Lease are not doing
-			// their work (lost leadership, hung reconciler).
-			h.Liveness = LivenessDown
-		}
+	want := int64(1)
+	if r, ok := toInt64(spec["replicas"]); ok {
+		want = r
+	}
+	ready, _ := toInt64(status["readyReplicas"])
+	switch {
+	case want == 0:
+		h.Liveness = LivenessDown
+		h.Evidence = append(h.Evidence, name+" is scaled to 0 replicas")
+	case ready > 0:
+		h.Liveness = LivenessAlive
+		h.Evidence = append(h.Evidence, fmt.Sprintf("%s has %d of %d replicas ready", name, ready, want))
+	default:
+		h.Liveness = LivenessDown
+		h.Evidence = append(h.Evidence, fmt.Sprintf("%s has 0 of %d replicas ready", name, want))
 	}
 }
 
 // leaseFreshness tells whether a Lease was renewed recently enough for its
-// holder to be alive, in words.
+// holder to be alive, in words. Age is measured on the API server's clock.
 func (a *analysis) leaseFreshness(l *Object) (bool, string) {
 	spec, _ := l.Body["spec"].(map[string]any)
 	name := fmt.Sprintf("Lease %s/%s", l.Ref.Namespace, l.Ref.Name)

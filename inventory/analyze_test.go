@@ -170,7 +170,7 @@ func TestAnalyzeLiveness(t *testing.T) {
 		{"uninstalled", operatorRBAC, LivenessAbsent, "no workload in the cluster matches the catalog's description of the widget operator"},
 		{"fresh lease, no workload", operatorRBAC + "\n---\n" + lease("widgets.example.com", "other-host_1", testNow.Add(-5*time.Second)), LivenessAlive, "renewed 5s ago"},
 		{"stale lease, no workload", operatorRBAC + "\n---\n" + lease("widgets.example.com", "gone_1", testNow.Add(-2*time.Hour)), LivenessAbsent, "its holder is gone"},
-		{"ready but lost its lease", operatorRBAC + "\n---\n" + operator(1, 1) + "\n---\n" + lease("other", "widget-operator-5d8f-abcde_1", testNow.Add(-time.Hour)), LivenessDown, "last renewed 1h0m0s ago"},
+		{"ready but lost its lease", operatorRBAC + "\n---\n" + operator(1, 1) + "\n---\n" + operatorPod("widget-operator", "5d8f", "abcde", "widget-operator", true) + "\n---\n" + lease("other", "widget-operator-5d8f-abcde_1", testNow.Add(-time.Hour)), LivenessDown, "last renewed 1h0m0s ago"},
 		{"external user", operatorRBAC + "\n---\n" + userBinding, LivenessUnknown, "user alice may update widgets.example.com"},
 	}
 	for _, tc := range cases {

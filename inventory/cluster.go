@@ -38,7 +38,8 @@ type ClusterOptions struct {
 	// Catalog is the finalizer catalog given to Analyze (default: the
 	// built-in one).
 	Catalog *catalog.Catalog
-	// Now is the clock for liveness (Lease freshness); default time.Now.
+	// Now is this machine's clock (default time.Now). Liveness is judged on
+	// the API server's clock: Now corrected by the Date of its responses.
 	Now func() time.Time
 	// Logger receives progress at V(1) and per-request detail at V(2).
 	Logger logr.Logger
@@ -112,7 +113,8 @@ func FromCluster(ctx context.Context, cfg *rest.Config, namespace string, opts C
 		return nil, fmt.Errorf("inventory from cluster: %w", err)
 	}
 	began := time.Now()
-	clients, err := newClusterClients(cfg)
+	clock := NewServerClock(opts.Now)
+	clients, err := newClusterClients(cfg, clock)
 	if err != nil {
 		return nil, fmt.Errorf("inventory from cluster: %w", err)
 	}
@@ -145,7 +147,10 @@ func FromCluster(ctx context.Context, cfg *rest.Config, namespace string, opts C
 		return nil, g.nsErr
 	}
 	s := g.snapshot()
-	Analyze(s, opts.Catalog, opts.Now())
+	Analyze(s, opts.Catalog, clock.Now())
+	if off, ok := clock.Offset(); ok && (off > 2*time.Second || off < -2*time.Second) {
+		opts.Logger.V(1).Info("the API server's clock differs from this machine's; liveness is judged on the API server's", "offset", off.Round(time.Second))
+	}
 	opts.Logger.V(1).Info("cluster inventory done", "namespace", namespace,
 		"duration", time.Since(began).Round(time.Millisecond), "requests", g.requests.Load(),
 		"objects", len(s.Objects), "resourceTypes", s.Discovery.ResourceTypes, "complete", s.Complete)

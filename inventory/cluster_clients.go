@@ -62,11 +62,14 @@ func readBurstConfig(cfg *rest.Config) *rest.Config {
 	return c
 }
 
-func newClusterClients(in *rest.Config) (*clusterClients, error) {
+func newClusterClients(in *rest.Config, clock *ServerClock) (*clusterClients, error) {
 	if in == nil {
 		return nil, fmt.Errorf("no client configuration")
 	}
 	cfg := readBurstConfig(in)
+	if clock != nil {
+		cfg.Wrap(clock.Wrap)
+	}
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("http client: %w", err)

@@ -53,6 +53,12 @@ func clusterLists(namespace string) []fullList {
 		{gvr: gvr("apps", "v1", "deployments"), kind: "Deployment", coversNamespace: true, what: "Deployments cluster-wide", impact: workloads, controllerFacts: true},
 		{gvr: gvr("apps", "v1", "statefulsets"), kind: "StatefulSet", coversNamespace: true, what: "StatefulSets cluster-wide", impact: workloads, controllerFacts: true},
 		{gvr: gvr("apps", "v1", "daemonsets"), kind: "DaemonSet", coversNamespace: true, what: "DaemonSets cluster-wide", impact: workloads, controllerFacts: true},
+		// Pods that have not finished, whatever owns them: a controller may
+		// run as a bare Pod, a Job or under any custom owner. The target
+		// namespace's own pods, finished ones included, are listed with its
+		// content.
+		{gvr: gvr("", "v1", "pods"), kind: "Pod", fieldSelector: "status.phase!=Succeeded,status.phase!=Failed,metadata.namespace!=" + namespace,
+			what: "Pods cluster-wide", impact: "which controllers run, whatever owns their pods, is unknown", controllerFacts: true},
 		{gvr: gvr("coordination.k8s.io", "v1", "leases"), kind: "Lease", coversNamespace: true, fieldSelector: leaseSelector,
 			what: "Leases cluster-wide", impact: "controller liveness from leader-election Leases is unknown", controllerFacts: true},
 		{gvr: gvr("rbac.authorization.k8s.io", "v1", "clusterroles"), kind: "ClusterRole",

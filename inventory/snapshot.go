@@ -59,6 +59,9 @@ type Snapshot struct {
 	// Finalizers is derived by Analyze: one entry per (namespace, finalizer)
 	// with who handles it and whether that controller is alive.
 	Finalizers []*FinalizerFact `json:"finalizers"`
+	// Now is the time the live facts were judged at, on the API server's
+	// clock (RFC 3339; cluster only).
+	Now string `json:"now,omitempty"`
 	// Services are the Services that webhooks, APIServices and CRD
 	// conversion point at, keyed "namespace/name", with what is known of them.
 	Services map[string]*ServiceFact `json:"services"`
@@ -212,8 +215,15 @@ type OwnerReference struct {
 // controller is alive, with the evidence in words.
 type FinalizerFact struct {
 	Finalizer string `json:"finalizer"`
-	// Namespace of the objects; "" for cluster-scoped objects.
+	// Namespace of the objects; "" for cluster-scoped objects. A
+	// Namespace's own finalizers belong to that namespace.
 	Namespace string `json:"namespace"`
+	// Spec is true for a finalizer in a Namespace's spec.finalizers (other
+	// than kubernetes): only the finalize subresource removes it.
+	Spec bool `json:"spec,omitempty"`
+	// HandledBy is set when the catalog splits a finalizer name between
+	// several controllers by kind: the controller of this fact's kinds.
+	HandledBy string `json:"handledBy,omitempty"`
 	// Objects are Ref.IDs of the objects that carry the finalizer now.
 	Objects []int `json:"objects"`
 	// Expected are Ref.IDs of objects that do not carry it yet but whose
@@ -228,24 +238,32 @@ type FinalizerFact struct {
 	// Handlers are the controllers that can remove the finalizer.
 	Handlers []*Handler `json:"handlers"`
 	// Liveness is the aggregate: alive if any handler is alive, down if
-	// handlers exist and none runs, absent if every way of finding one came
-	// back empty with evidence, else unknown. Handlers found only through
-	// wildcard RBAC do not count: a cluster-admin workload is no evidence.
+	// handlers exist and none runs, absent only on proof that nothing could
+	// handle it (docs/liveness.md), else unknown. Handlers found only
+	// through wildcard RBAC do not count: a cluster-admin workload is no
+	// evidence.
 	Liveness string   `json:"liveness"`
 	Evidence []string `json:"evidence,omitempty"`
 }
 
-// Handler is a controller (a workload) that can remove a finalizer.
+// Handler is a controller that can remove a finalizer: a workload with its
+// pods, pods grouped by their owner (a Job, a ReplicaSet, any custom
+// owner), or a bare Pod. Workload.ID is -1 when the owner is not in the
+// snapshot.
 type Handler struct {
 	Workload       ObjectRef `json:"workload"`
 	Namespace      string    `json:"namespace"`
 	ServiceAccount string    `json:"serviceAccount,omitempty"`
-	// Via says how it was found: "catalog" (workload labels or Lease named in
-	// the finalizer catalog) and/or "rbac" (its service account may update
-	// the objects' resource).
+	// Via says how it was found: "catalog" (workload labels named in the
+	// finalizer catalog), "lease" (its pod holds a Lease the catalog
+	// names), "rbac" (its service account may update the objects'
+	// resource), "rbac-wildcard" (only through apiGroups and resources "*":
+	// not counted).
 	Via      []string `json:"via"`
 	Liveness string   `json:"liveness"`
 	Evidence []string `json:"evidence,omitempty"`
+
+	unit *unit
 }
 
 // ServiceFact is what the snapshot knows of a Service that something

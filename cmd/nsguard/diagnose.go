@@ -56,7 +56,9 @@ cluster-admin. Installed as kubectl-nsguard it runs as "kubectl nsguard
 diagnose NAMESPACE".
 
 Exit codes: 0 nothing blocks, 1 something blocks (findings of severity deny),
-2 usage or connection error.`,
+2 usage or connection error, 3 nothing that was checked blocks but the
+report is incomplete (what was not checked is listed; do not read it as
+safe).`,
 		Example: `  # Why is namespace "shop" stuck in Terminating?
   nsguard diagnose shop
 
@@ -125,8 +127,11 @@ func runDiagnose(ctx context.Context, s *streams, o *diagnoseOptions, args []str
 	if err := renderer.Render(s.Out, res.Report); err != nil {
 		return withCode(exitUsage, fmt.Errorf("write report: %w", err))
 	}
-	if res.Report.Blocked {
+	switch {
+	case res.Report.Blocked:
 		return withCode(exitFindings, nil)
+	case !res.Report.Complete:
+		return withCode(exitIncomplete, nil)
 	}
 	return nil
 }

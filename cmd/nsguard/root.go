@@ -19,6 +19,9 @@ const (
 	exitOK       = 0 // nothing at or above the failure threshold
 	exitFindings = 1 // findings at or above the failure threshold
 	exitUsage    = 2 // usage error, unreadable or malformed input
+	// exitIncomplete: diagnose could not check everything and nothing it
+	// saw blocks; scripts must not read that as "safe to delete".
+	exitIncomplete = 3
 )
 
 // streams are where a command reads and writes; tests replace them.
