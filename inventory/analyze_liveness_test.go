@@ -96,7 +96,9 @@ rules:
 // controller can look absent, or an orphan can look handled, with the
 // verdict nsguard must give.
 func TestLivenessModel(t *testing.T) {
-	sa := func(name, ns string) string { return "{kind: ServiceAccount, name: " + name + ", namespace: " + ns + "}" }
+	sa := func(name, ns string) string {
+		return "{kind: ServiceAccount, name: " + name + ", namespace: " + ns + "}"
+	}
 	cases := []struct {
 		name     string
 		docs     []string
@@ -162,13 +164,13 @@ func TestLivenessModel(t *testing.T) {
 			liveness: LivenessAbsent, evidence: "no running pod's service account",
 		},
 		{
-			name: "a human group bound to edit does not hide an orphan",
-			docs: []string{gadget, editRole, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: devs-edit}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects:\n  - {kind: Group, name: developers}"},
+			name:     "a human group bound to edit does not hide an orphan",
+			docs:     []string{gadget, editRole, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: devs-edit}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects:\n  - {kind: Group, name: developers}"},
 			liveness: LivenessAbsent, evidence: "no running pod's service account, and no person or outside identity",
 		},
 		{
-			name: "a human group bound to a role that aggregates into edit does not either",
-			docs: []string{gadget, editRole, "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: devs, namespace: widgets}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gadgets-editor}\nsubjects:\n  - {kind: Group, name: developers}"},
+			name:     "a human group bound to a role that aggregates into edit does not either",
+			docs:     []string{gadget, editRole, "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: devs, namespace: widgets}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gadgets-editor}\nsubjects:\n  - {kind: Group, name: developers}"},
 			liveness: LivenessAbsent, evidence: "no running pod's service account",
 		},
 		{
