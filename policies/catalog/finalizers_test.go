@@ -20,9 +20,9 @@ func TestBuiltinCatalog(t *testing.T) {
 			t.Errorf("duplicate id %q", e.ID)
 		}
 		ids[e.ID] = true
-		key := e.Name + "|" + e.Prefix
+		key := e.Name + "|" + e.Pattern + "|" + e.Prefix
 		if keys[key] {
-			t.Errorf("%s: duplicate name/prefix %q", e.ID, key)
+			t.Errorf("%s: duplicate name/pattern/prefix %q", e.ID, key)
 		}
 		keys[key] = true
 		for field, v := range map[string]string{"project": e.Project, "handledBy": e.HandledBy, "protects": e.Protects, "removal": e.Removal} {
@@ -43,7 +43,124 @@ func TestBuiltinCatalog(t *testing.T) {
 				t.Errorf("%s: addedTo entry without kind", e.ID)
 			}
 		}
+		for _, c := range e.Controllers() {
+			for _, gk := range c.CreatesInOwnNamespace {
+				if gk.Kind == "" {
+					t.Errorf("%s: createsInOwnNamespace entry without kind", e.ID)
+				}
+			}
+		}
+		for i, h := range e.Handlers {
+			if strings.TrimSpace(h.HandledBy) == "" || len(h.Controller.WorkloadLabels) == 0 {
+				t.Errorf("%s: handler %d needs handledBy and the workload labels of its controller", e.ID, i)
+			}
+		}
+		if len(e.References) == 0 {
+			t.Errorf("%s: no references", e.ID)
+		}
+		for _, ref := range e.References {
+			// Source is cited at a release tag or commit, never a branch
+			// that moves.
+			if !strings.HasPrefix(ref, "https://") || strings.Contains(ref, "/blob/main/") || strings.Contains(ref, "/blob/master/") {
+				t.Errorf("%s: reference %q: want an https URL, source at a tag", e.ID, ref)
+			}
+		}
+		if e.DeletesManaged && !e.Leaks {
+			t.Errorf("%s: deletesManaged but leaks nothing when removed by hand", e.ID)
+		}
 	}
+}
+
+// TestOperatorControllers pins what the operators' source says about who
+// removes their finalizers: the controller of each kind of a shared name,
+// the leader-election Lease, the objects created at run time in the
+// controller's own namespace, and whether deleting the object deletes what
+// it manages.
+func TestOperatorControllers(t *testing.T) {
+	c, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		finalizer, group, kind string
+		handledBy, lease       string
+	}{
+		{"finalizers.fluxcd.io", "kustomize.toolkit.fluxcd.io", "Kustomization", "Flux kustomize-controller", "kustomize-controller-leader-election"},
+		{"finalizers.fluxcd.io", "helm.toolkit.fluxcd.io", "HelmRelease", "Flux helm-controller", "helm-controller-leader-election"},
+		{"finalizers.fluxcd.io", "source.toolkit.fluxcd.io", "OCIRepository", "Flux source-controller", "source-controller-leader-election"},
+		{"finalizers.fluxcd.io", "notification.toolkit.fluxcd.io", "Provider", "Flux notification-controller", "notification-controller-leader-election"},
+		{"finalizers.fluxcd.io", "image.toolkit.fluxcd.io", "ImageRepository", "Flux image-reflector-controller", "image-reflector-controller-leader-election"},
+		{"finalizers.fluxcd.io", "image.toolkit.fluxcd.io", "ImageUpdateAutomation", "Flux image-automation-controller", "image-automation-controller-leader-election"},
+		{"resources-finalizer.argocd.argoproj.io", "argoproj.io", "ApplicationSet", "Argo CD ApplicationSet controller (reverse deletion order of progressive syncs)", "58ac56fa.applicationsets.argoproj.io"},
+		{"acme.cert-manager.io/finalizer", "acme.cert-manager.io", "Challenge", "cert-manager controller (v1.16 and later; the default from v1.18)", "cert-manager-controller"},
+		{"finalizer.keda.sh", "keda.sh", "ScaledObject", "keda-operator", "operator.keda.sh"},
+		{"cnpg.io/cleanupPlugin", "", "Service", "CloudNativePG operator (cnpg-controller-manager)", "db9c8771.cnpg.io"},
+		{"tigera.io/operator-cleanup", "operator.tigera.io", "Installation", "tigera-operator (core installation controller)", "operator-lock"},
+		{"strimzi.io/auto-rebalancing", "kafka.strimzi.io", "KafkaRebalance", "Strimzi cluster operator", "strimzi-cluster-operator"},
+		{"longhorn.io", "longhorn.io", "Volume", "longhorn-manager", "longhorn-manager-webhook-lock"},
+		{"externalsecrets.external-secrets.io/ces-db", "", "Namespace", "external-secrets controller (ClusterExternalSecret controller), on Namespaces", "external-secrets-controller"},
+	} {
+		e := c.Lookup(tc.finalizer)
+		if e == nil {
+			t.Errorf("%s: not in the catalog", tc.finalizer)
+			continue
+		}
+		handledBy, ctrl := e.HandlerFor(tc.group, tc.kind)
+		if handledBy != tc.handledBy {
+			t.Errorf("%s on %s: handled by %q, want %q", tc.finalizer, tc.kind, handledBy, tc.handledBy)
+		}
+		if !contains(ctrl.Leases, tc.lease) {
+			t.Errorf("%s on %s: leases %v, want %s", tc.finalizer, tc.kind, ctrl.Leases, tc.lease)
+		}
+	}
+
+	// Only the kinds a controller really creates in its own namespace.
+	for finalizer, want := range map[string][]string{
+		"longhorn.io": {"Node", "EngineImage", "BackupTarget", "Volume", "Engine", "Replica"},
+		"velero.io/data-upload-download-finalizer": {"DataUpload", "DataDownload"},
+		"velero.io/pod-volume-finalizer":           {"PodVolumeBackup", "PodVolumeRestore"},
+		"finalizers.fluxcd.io":                     nil,
+		"cnpg.io/cleanupPlugin":                    nil,
+		"kyverno.io/webhooks":                      nil,
+	} {
+		var got []string
+		for _, gk := range c.Lookup(finalizer).Controller.CreatesInOwnNamespace {
+			got = append(got, gk.Kind)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: createsInOwnNamespace %v, want %v", finalizer, got, want)
+		}
+	}
+
+	// Deleting these objects deletes what they manage; where the project
+	// documents an uninstall that avoids it, the catalog names it.
+	for _, tc := range []struct {
+		finalizer                 string
+		deletesManaged, uninstall bool
+	}{
+		{"resources-finalizer.argocd.argoproj.io", true, true},
+		{"finalizers.fluxcd.io", true, true},
+		{"longhorn.io", true, true},
+		{"cephblockpool.ceph.rook.io", true, true},
+		{"strimzi.io/topic-operator", true, false},
+		{"post-delete-finalizer.argocd.argoproj.io", false, false},
+		{"finalizer.keda.sh", false, false},
+		{"tigera.io/cni-protector", false, false},
+	} {
+		e := c.Lookup(tc.finalizer)
+		if e.DeletesManaged != tc.deletesManaged || (e.Uninstall != "") != tc.uninstall {
+			t.Errorf("%s: deletesManaged %v, uninstall %q; want %v and an uninstall path: %v", tc.finalizer, e.DeletesManaged, e.Uninstall, tc.deletesManaged, tc.uninstall)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func TestLookup(t *testing.T) {
@@ -63,6 +180,33 @@ func TestLookup(t *testing.T) {
 		"external-attacher/ebs-csi-aws-com":                    "csi-external-attacher",
 		"longhorn.io":                                          "longhorn",
 		"tigera.io/cni-protector":                              "tigera-cni-protector",
+		// Entries checked against the operators' source.
+		"acme.cert-manager.io/finalizer":                                    "cert-manager-acme-challenge",
+		"finalizer.acme.cert-manager.io":                                    "cert-manager-acme-challenge-legacy",
+		"resources-finalizer.argocd.argoproj.io/foreground":                 "argocd-resources-finalizer-foreground",
+		"pre-delete-finalizer.argocd.argoproj.io":                           "argocd-pre-delete",
+		"post-delete-finalizer.argocd.argoproj.io/cleanup":                  "argocd-post-delete",
+		"finalizers.fluxcd.io":                                              "fluxcd",
+		"cephcluster.ceph.rook.io":                                          "rook-cephcluster",
+		"cephobjectstore.ceph.rook.io":                                      "rook-ceph-resources",
+		"cephblockpoolradosnamespace.ceph.rook.io":                          "rook-ceph-resources",
+		"ceph.rook.io/disaster-protection":                                  "rook-disaster-protection",
+		"tigera.io/operator-cleanup":                                        "tigera-operator-cleanup",
+		"operator.tigera.io/whisker-controller":                             "tigera-operator-controllers",
+		"externalsecrets.external-secrets.io/externalsecret-cleanup":        "external-secrets-cleanup",
+		"externalsecrets.external-secrets.io/clusterexternalsecret-cleanup": "external-secrets-clusterexternalsecret",
+		"externalsecrets.external-secrets.io/ces-shared-credentials":        "external-secrets-namespace",
+		"pushsecret.externalsecrets.io/finalizer":                           "external-secrets-pushsecret",
+		"velero.io/data-upload-download-finalizer":                          "velero-data-mover",
+		"velero.io/pod-volume-finalizer":                                    "velero-pod-volume",
+		"strimzi.io/auto-rebalancing":                                       "strimzi-auto-rebalancing",
+		"cnpg.io/cleanupPlugin":                                             "cnpg-plugin",
+		"cnpg.io/deleteDatabase":                                            "cnpg-postgres-objects",
+		"cnpg.io/deleteRole":                                                "cnpg-postgres-objects",
+		"kyverno.io/webhooks":                                               "kyverno-webhooks",
+		"kyverno.io/ttlwebhooks":                                            "kyverno-webhooks",
+		"finalizer.keda.sh":                                                 "keda",
+		"monitoring.coreos.com/status-cleanup":                              "prometheus-operator-status-cleanup",
 	} {
 		e := c.Lookup(finalizer)
 		if e == nil {

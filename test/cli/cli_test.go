@@ -228,7 +228,7 @@ func lineOf(t *testing.T, path, kind, name string) int {
 // Application: the application controller runs in the namespace whose
 // Applications it finalizes.
 func TestRealWorld(t *testing.T) {
-	r := nsguard(t, "", "lint", "--namespace", "argocd", "-o", "json", "testdata/realworld/")
+	r := nsguard(t, "", "lint", "--namespace", "argocd", "-o", "json", "testdata/realworld/argo-cd/")
 	rep := parseJSON(t, r)
 	if len(rep.Errors) > 0 {
 		t.Fatalf("input errors: %+v", rep.Errors)
@@ -236,13 +236,13 @@ func TestRealWorld(t *testing.T) {
 	if rep.Summary.Objects != 60 || rep.Summary.Files != 2 {
 		t.Errorf("read %d objects in %d files, want 60 in 2", rep.Summary.Objects, rep.Summary.Files)
 	}
-	wantLine := lineOf(t, filepath.Join(root, "testdata/realworld/argo-cd-install.yaml"), "StatefulSet", "argocd-application-controller")
+	wantLine := lineOf(t, filepath.Join(root, "testdata/realworld/argo-cd/argo-cd-install.yaml"), "StatefulSet", "argocd-application-controller")
 	found := false
 	for _, f := range rep.Findings {
 		if f.Rule == "controller-in-namespace" && f.Kind == "StatefulSet" && f.Name == "argocd-application-controller" {
 			found = true
-			if f.File != "testdata/realworld/argo-cd-install.yaml" || f.Line != wantLine || f.Namespace != "argocd" || f.Severity != "deny" {
-				t.Errorf("finding at %s:%d in %q (%s), want testdata/realworld/argo-cd-install.yaml:%d in argocd (deny)", f.File, f.Line, f.Namespace, f.Severity, wantLine)
+			if f.File != "testdata/realworld/argo-cd/argo-cd-install.yaml" || f.Line != wantLine || f.Namespace != "argocd" || f.Severity != "deny" {
+				t.Errorf("finding at %s:%d in %q (%s), want testdata/realworld/argo-cd/argo-cd-install.yaml:%d in argocd (deny)", f.File, f.Line, f.Namespace, f.Severity, wantLine)
 			}
 		}
 	}
@@ -254,8 +254,8 @@ func TestRealWorld(t *testing.T) {
 	}
 
 	// The text report names the place the same way.
-	r = nsguard(t, "", "lint", "-n", "argocd", "testdata/realworld/argo-cd-install.yaml", "testdata/realworld/argo-cd-application.yaml")
-	want := fmt.Sprintf("testdata/realworld/argo-cd-install.yaml:%d: deny controller-in-namespace: ", wantLine)
+	r = nsguard(t, "", "lint", "-n", "argocd", "testdata/realworld/argo-cd/argo-cd-install.yaml", "testdata/realworld/argo-cd/argo-cd-application.yaml")
+	want := fmt.Sprintf("testdata/realworld/argo-cd/argo-cd-install.yaml:%d: deny controller-in-namespace: ", wantLine)
 	if !strings.Contains(r.stdout, want) || r.code != 1 {
 		t.Errorf("text report (exit %d) lacks %q:\n%s", r.code, want, r.stdout)
 	}
@@ -339,7 +339,7 @@ func TestNamespaceFlag(t *testing.T) {
 }
 
 func TestSARIF(t *testing.T) {
-	r := nsguard(t, "", "lint", "-n", "argocd", "-o", "sarif", "testdata/realworld/")
+	r := nsguard(t, "", "lint", "-n", "argocd", "-o", "sarif", "testdata/realworld/argo-cd/")
 	var log struct {
 		Schema  string `json:"$schema"`
 		Version string `json:"version"`
@@ -398,14 +398,14 @@ func TestSARIF(t *testing.T) {
 	for _, res := range log.Runs[0].Results {
 		loc := res.Locations[0].PhysicalLocation
 		if d.Rules[res.RuleIndex].ID != res.RuleID || (res.Level != "error" && res.Level != "warning") || res.Message.Text == "" ||
-			!strings.HasPrefix(loc.ArtifactLocation.URI, "testdata/realworld/") || loc.Region.StartLine < 1 {
+			!strings.HasPrefix(loc.ArtifactLocation.URI, "testdata/realworld/argo-cd/") || loc.Region.StartLine < 1 {
 			t.Errorf("bad result: %+v", res)
 		}
 	}
 }
 
 func TestJUnit(t *testing.T) {
-	r := nsguard(t, "", "lint", "-n", "argocd", "-o", "junit", "testdata/realworld/")
+	r := nsguard(t, "", "lint", "-n", "argocd", "-o", "junit", "testdata/realworld/argo-cd/")
 	var suites struct {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
@@ -423,12 +423,12 @@ func TestJUnit(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"lint", "-o", "yaml", "testdata/realworld/"},
-		{"lint", "--fail-on", "error", "testdata/realworld/"},
-		{"lint", "--kube-version", "one.two", "testdata/realworld/"},
-		{"lint", "--no-such-flag", "testdata/realworld/"},
+		{"lint", "-o", "yaml", "testdata/realworld/argo-cd/"},
+		{"lint", "--fail-on", "error", "testdata/realworld/argo-cd/"},
+		{"lint", "--kube-version", "one.two", "testdata/realworld/argo-cd/"},
+		{"lint", "--no-such-flag", "testdata/realworld/argo-cd/"},
 		{"lint"},
-		{"lint", "--policy", "does/not/exist", "testdata/realworld/"},
+		{"lint", "--policy", "does/not/exist", "testdata/realworld/argo-cd/"},
 	} {
 		r := nsguard(t, "", args...)
 		if r.code != 2 || r.stderr == "" {
@@ -459,7 +459,7 @@ func TestFailOn(t *testing.T) {
 		failOn string
 		want   int
 	}{{"deny", 1}, {"warn", 1}, {"never", 0}} {
-		if r := nsguard(t, "", "lint", "-n", "argocd", "--fail-on", tc.failOn, "testdata/realworld/"); r.code != tc.want {
+		if r := nsguard(t, "", "lint", "-n", "argocd", "--fail-on", tc.failOn, "testdata/realworld/argo-cd/"); r.code != tc.want {
 			t.Errorf("deny with --fail-on %q: exit %d, want %d", tc.failOn, r.code, tc.want)
 		}
 	}
