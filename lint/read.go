@@ -17,8 +17,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/nsguard/nsguard/inventory"
 )
 
@@ -310,72 +308,6 @@ func looksLikeJSON(data []byte) bool {
 	return i < len(data) && (data[i] == '{' || data[i] == '[')
 }
 
-func parseYAMLUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
-	fo, err := fastParse(u.doc.data, false)
-	if err == nil {
-		switch {
-		case fo == nil:
-		case fo.list != nil:
-			for _, it := range fo.list.items {
-				u.addObject(it.m, u.doc.line+it.line-1, convert, fo.list.def)
-			}
-		default:
-			u.addObject(fo.m, u.doc.line+fo.line-1, convert, defaults{})
-		}
-		return
-	}
-	root, lerr := parseYAMLDocument(u.doc)
-	if lerr != nil {
-		u.errs = append(u.errs, &InputError{File: u.in.name, Line: lerr.line, Msg: lerr.msg})
-		return
-	}
-	if root == nil {
-		return
-	}
-	// yaml.v3 counts a lone "\r" as a line break; positions stay within the
-	// lines counted by "\n".
-	u.lastLine = u.doc.line + bytes.Count(u.doc.data, []byte{'\n'})
-	var c converter
-	u.addNode(&c, root, u.doc.line-1, convert, 0)
-}
-
-// addNode converts one object node (or List) and appends the result.
-func (u *unit) addNode(c *converter, n *yaml.Node, lineOffset int, convert func(map[string]any) (*inventory.Object, error), depth int) {
-	line := u.clamp(n.Line + lineOffset)
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected a mapping with apiVersion and kind"})
-		return
-	}
-	if items := listItems(n); items != nil && depth < maxListDepth {
-		// Each item of a List gets its own position. The List's own
-		// apiVersion and kind name the items' when they omit them, as
-		// typed lists (PodList) do.
-		def := itemDefaults(scalarField(n, "apiVersion"), scalarField(n, "kind"))
-		for _, it := range items.Content {
-			if def.kind != "" && it.Kind == yaml.MappingNode {
-				u.addMapping(c, it, u.clamp(it.Line+lineOffset), convert, def)
-				continue
-			}
-			u.addNode(c, it, lineOffset, convert, depth+1)
-		}
-		return
-	}
-	u.addMapping(c, n, line, convert, defaults{})
-}
-
-func (u *unit) clamp(line int) int {
-	if u.lastLine > 0 && line > u.lastLine {
-		return u.lastLine
-	}
-	return line
-}
-
-// maxListDepth bounds the nesting of Lists of Lists.
-const maxListDepth = 32
-
 // defaults is the type an object gets when it omits its own: the items of
 // a typed list (PodList) do.
 type defaults struct{ apiVersion, kind string }
@@ -393,22 +325,6 @@ func itemDefaults(apiVersion, kind string) defaults {
 		return defaults{}
 	}
 	return defaults{apiVersion: apiVersion, kind: strings.TrimSuffix(kind, "List")}
-}
-
-func (u *unit) addMapping(c *converter, n *yaml.Node, line int, convert func(map[string]any) (*inventory.Object, error), def defaults) {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected a mapping with apiVersion and kind"})
-		return
-	}
-	m, err := c.mapping(n)
-	if err != nil {
-		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: err.Error()})
-		return
-	}
-	u.addObject(m, line, convert, def)
 }
 
 func (u *unit) addObject(m map[string]any, line int, convert func(map[string]any) (*inventory.Object, error), def defaults) {
@@ -448,41 +364,17 @@ func checkTypeMeta(m map[string]any) string {
 	return ""
 }
 
-// listItems returns the items sequence of a List (kind "List", or a typed
-// list such as "PodList" with an items sequence), or nil.
-func listItems(n *yaml.Node) *yaml.Node {
-	kind := scalarField(n, "kind")
-	if !isListKind(kind) {
-		return nil
+// typeOf is the apiVersion and kind of a decoded object, as addObject
+// completes them with def.
+func typeOf(m map[string]any, def defaults) (apiVersion, kind string) {
+	apiVersion, kind = def.apiVersion, def.kind
+	if v, ok := m["apiVersion"]; ok || def.kind == "" {
+		apiVersion, _ = v.(string)
 	}
-	v := field(n, "items")
-	for v != nil && v.Kind == yaml.AliasNode {
-		v = v.Alias
+	if v, ok := m["kind"]; ok || def.kind == "" {
+		kind, _ = v.(string)
 	}
-	if v == nil || v.Kind != yaml.SequenceNode {
-		if kind == "List" && (v == nil || v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null") {
-			return &yaml.Node{Kind: yaml.SequenceNode} // an empty List
-		}
-		return nil
-	}
-	return v
-}
-
-func field(n *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalarField(n *yaml.Node, key string) string {
-	v := field(n, key)
-	if v == nil || v.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return v.Value
+	return apiVersion, kind
 }
 
 func parseJSONUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {

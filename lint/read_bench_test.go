@@ -62,7 +62,10 @@ func BenchmarkRead(b *testing.B) {
 	reportPerObject(b, st.Objects, cpu)
 }
 
-// BenchmarkReadPhases splits the reading cost on one core.
+// BenchmarkReadPhases splits the reading cost of the YAML files on one
+// core (ns/object is over every object of the corpus, the JSON ones too).
+// hack/bench/lintbench/yamllibs compares YAML libraries on the same
+// documents.
 func BenchmarkReadPhases(b *testing.B) {
 	dir, st := benchCorpus(b)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
@@ -93,89 +96,86 @@ func BenchmarkReadPhases(b *testing.B) {
 		cpu = cpuTime()
 		for b.Loop() {
 			for _, d := range docs {
-				var n yaml.Node
-				if err := yaml.Unmarshal(d.data, &n); err != nil {
+				if _, lerr := parseYAMLDocument(d); lerr != nil {
+					b.Fatal(lerr.msg)
+				}
+			}
+		}
+		perObject(b)
+	})
+	var roots []*yaml.Node
+	var rootDocs []document
+	for _, d := range docs {
+		if n, _ := parseYAMLDocument(d); n != nil {
+			roots = append(roots, n)
+			rootDocs = append(rootDocs, d)
+		}
+	}
+	b.Run("plain", func(b *testing.B) {
+		cpu = cpuTime()
+		for b.Loop() {
+			for _, n := range roots {
+				if !plain(n) {
+					b.Fatal("a corpus document is not plain")
+				}
+			}
+		}
+		perObject(b)
+	})
+	b.Run("yaml-decode", func(b *testing.B) {
+		cpu = cpuTime()
+		for b.Loop() {
+			for _, n := range roots {
+				var v any
+				if err := n.Decode(&v); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
 		perObject(b)
 	})
-	b.Run("yaml-map", func(b *testing.B) {
+	b.Run("yaml-decode-kept", func(b *testing.B) {
+		keep := func(map[string]any) (*inventory.Object, error) { return &inventory.Object{}, nil }
 		cpu = cpuTime()
 		for b.Loop() {
-			for _, d := range docs {
-				var m map[string]any
-				if err := yaml.Unmarshal(d.data, &m); err != nil {
-					b.Fatal(err)
-				}
+			for i, n := range roots {
+				u := &unit{in: &input{name: "bench"}, doc: rootDocs[i]}
+				u.addNode(n, defaults{}, 0, keep)
 			}
 		}
 		perObject(b)
 	})
-	b.Run("fast-kept", func(b *testing.B) {
+	var maps []map[string]any
+	for _, n := range roots {
+		var v any
+		if err := n.Decode(&v); err != nil {
+			b.Fatal(err)
+		}
+		m := v.(map[string]any)
+		if items, ok := listItems(m); ok {
+			for _, it := range items {
+				maps = append(maps, it.(map[string]any))
+			}
+		} else {
+			maps = append(maps, m)
+		}
+	}
+	b.Run("json-compatible", func(b *testing.B) {
 		cpu = cpuTime()
 		for b.Loop() {
-			for _, d := range docs {
-				if _, err := fastParse(d.data, false); err != nil {
+			for _, m := range maps {
+				if err := jsonCompatible(m); err != nil {
 					b.Fatal(err)
 				}
-			}
-		}
-		perObject(b)
-	})
-	b.Run("fast-all", func(b *testing.B) {
-		cpu = cpuTime()
-		for b.Loop() {
-			for _, d := range docs {
-				if _, err := fastParse(d.data, true); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		perObject(b)
-	})
-	b.Run("fast-chars", func(b *testing.B) {
-		cpu = cpuTime()
-		for b.Loop() {
-			for _, d := range docs {
-				fastChars(d.data)
 			}
 		}
 		perObject(b)
 	})
 	b.Run("new-object", func(b *testing.B) {
-		var maps []map[string]any
-		for _, d := range docs {
-			fo, err := fastParse(d.data, false)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if fo != nil {
-				maps = append(maps, fo.m)
-			}
-		}
 		cpu = cpuTime()
 		for b.Loop() {
 			for _, m := range maps {
 				if _, err := inventory.NewObject(m); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		perObject(b)
-	})
-	b.Run("node-convert", func(b *testing.B) {
-		var nodes []*yaml.Node
-		for _, d := range docs {
-			n, _ := parseYAMLDocument(d)
-			nodes = append(nodes, n)
-		}
-		cpu = cpuTime()
-		for b.Loop() {
-			for _, n := range nodes {
-				var c converter
-				if _, err := c.mapping(n); err != nil {
 					b.Fatal(err)
 				}
 			}

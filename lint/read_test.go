@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nsguard/nsguard/hack/bench/corpus"
 	"github.com/nsguard/nsguard/inventory"
 )
 
@@ -294,5 +295,164 @@ func TestReadJSONDecodesKeptFields(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded:\n%#v\nwant:\n%#v", got, want)
+	}
+}
+
+// TestReadDuplicateKeys checks that a document with a duplicate key, which
+// yaml.v3, kustomize and the YAML spec refuse, is an error at the key's
+// line, not an object with the last value, and that the other documents
+// and files are still read.
+func TestReadDuplicateKeys(t *testing.T) {
+	a := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+	b := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n"
+	// cat a.yaml b.yaml | nsguard lint -: two objects in one mapping.
+	res, err := Read(context.Background(), []string{"-"}, ReadOptions{Stdin: strings.NewReader(a + b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "objects", places(res.Objects), nil)
+	equal(t, "errors", errStrings(res.Errors), []string{
+		`<stdin>:5: mapping key "apiVersion" already defined at line 1: two objects in one document (is a "---" line missing?)`,
+		`<stdin>:6: mapping key "kind" already defined at line 2`,
+		`<stdin>:7: mapping key "metadata" already defined at line 3`,
+	})
+
+	dir := writeFiles(t, map[string]string{
+		"a.yaml": a,
+		"stream.yaml": "---\n" + a + "---\n" + `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nested
+data:
+  key: one
+  other: x
+  key: two
+---
+` + b,
+		"list.yaml": `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: item
+- apiVersion: v1
+  kind: Secret
+  metadata:
+    name: item2
+    labels: {app: x, app: y}
+`,
+		// Keys that differ in YAML but not once they are JSON strings.
+		"keys.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keys\ndata:\n  1: a\n  1.0: b\n",
+	})
+	res = readDir(t, dir, ".")
+	equal(t, "objects", places(res.Objects), []string{
+		"a.yaml:1 ConfigMap/a",
+		"stream.yaml:2 ConfigMap/a",
+		"stream.yaml:16 Secret/b",
+	})
+	equal(t, "errors", errStrings(res.Errors), []string{
+		`keys.yaml:1: mapping key "1" appears twice once keys are strings`,
+		`list.yaml:12: mapping key "app" already defined at line 12`,
+		`stream.yaml:14: mapping key "key" already defined at line 12`,
+	})
+}
+
+// TestReadJSONCompatible checks that YAML values become what the JSON
+// kubectl sends decodes to, and that values JSON cannot hold are errors.
+func TestReadJSONCompatible(t *testing.T) {
+	in := `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: values
+  annotations: {1: one, true: yes, 1.5: x}
+data:
+  big: 18446744073709551615
+  when: !!timestamp 2024-01-02T03:04:05Z
+  plain: 2024-01-02
+  n: 0x10
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: infinite
+data:
+  x: .inf
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: null-key
+  annotations:
+    ~: x
+`
+	res, err := Read(context.Background(), []string{"-"}, ReadOptions{Stdin: strings.NewReader(in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "errors", errStrings(res.Errors), []string{
+		"<stdin>:12: value +Inf cannot be represented in JSON",
+		"<stdin>:19: mapping key <nil> cannot be a JSON key",
+	})
+	if len(res.Objects) != 1 {
+		t.Fatalf("objects: %v", places(res.Objects))
+	}
+	o := res.Objects[0]
+	if want := map[string]string{"1": "one", "true": "yes", "1.5": "x"}; !reflect.DeepEqual(o.Metadata.Annotations, want) {
+		t.Errorf("annotations %#v, want %#v", o.Metadata.Annotations, want)
+	}
+}
+
+// TestReadUnsplitMarker checks that a document marker after a line break
+// the split does not cut at ("\r" alone) is an error, not a document
+// silently dropped. yaml.v3 counts the "\r" as a line break: the line is
+// the one after it.
+func TestReadUnsplitMarker(t *testing.T) {
+	in := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\r---\rapiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n"
+	res, err := Read(context.Background(), []string{"-"}, ReadOptions{Stdin: strings.NewReader(in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "objects", places(res.Objects), nil)
+	equal(t, "errors", errStrings(res.Errors), []string{`<stdin>:5: a document marker ("---" or "...") follows a line break other than "\n"`})
+}
+
+// TestReadPlainRealWorld reads real and generated manifests: decoding only
+// the kept fields of a plain document gives what decoding all does, and
+// every document of the benchmark corpus is plain (a document that is not
+// costs the decoding of whole objects).
+func TestReadPlainRealWorld(t *testing.T) {
+	var real [][]byte
+	err := filepath.WalkDir("../testdata/realworld", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		real = append(real, data)
+		return err
+	})
+	if err != nil || len(real) == 0 {
+		t.Fatalf("no real-world manifests: %v", err)
+	}
+	var generated [][]byte
+	for i := range 60 {
+		if f := corpus.File(i, corpus.Options{}); f.Format != corpus.FormatJSON {
+			generated = append(generated, f.Data)
+		}
+	}
+	for _, data := range append(real, generated...) {
+		for _, d := range splitYAML(data) {
+			if _, lerr := parseYAMLDocument(d); lerr != nil {
+				t.Fatalf("document at line %d: %s", d.line, lerr.msg)
+			}
+			checkPlainAgrees(t, d)
+		}
+	}
+	for _, data := range generated {
+		for _, d := range splitYAML(data) {
+			if root, _ := parseYAMLDocument(d); root != nil && !plain(root) {
+				t.Errorf("document at line %d is not plain:\n%.300s", d.line, d.data)
+			}
+		}
 	}
 }

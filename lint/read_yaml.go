@@ -4,31 +4,239 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/nsguard/nsguard/inventory"
 )
 
-// maxAliasNodes bounds how many nodes alias expansion may add to one
-// document. Real manifests use a handful of anchors; a "billion laughs"
-// document would otherwise expand exponentially.
-const maxAliasNodes = 100_000
+// YAML documents are read with go.yaml.in/yaml/v3. Parsing into nodes
+// gives each object its line. The values come from the library's decoder,
+// with its checks: a duplicate key anywhere in the document (as when `cat
+// a.yaml b.yaml` glues two objects into one mapping), excessive aliasing, a
+// bad merge key or tag. A document that fails either step gives errors and
+// no objects.
+//
+// Most documents are plain (see plain): the decoder can refuse nothing in
+// them and has no choice to make, so only the fields trimming keeps are
+// decoded, as for JSON (inventory.BodyMask); decoding whole objects would
+// cost a fifth of the reading time.
 
-var errExcessiveAliasing = errors.New("document contains excessive aliasing")
+// parseYAMLUnit reads one document (see splitYAML).
+func parseYAMLUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
+	root, lerr := parseYAMLDocument(u.doc)
+	if lerr != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: lerr.line, Msg: lerr.msg})
+		return
+	}
+	if root == nil {
+		return
+	}
+	// yaml.v3 counts a lone "\r" as a line break; positions stay within the
+	// lines counted by "\n".
+	u.lastLine = u.doc.line + bytes.Count(u.doc.data, []byte{'\n'})
+	if plain(root) {
+		u.addNode(root, defaults{}, 0, convert)
+		return
+	}
+	var v any
+	if err := root.Decode(&v); err != nil {
+		u.decodeErrors(err, root)
+		return
+	}
+	u.addValue(v, root, defaults{}, 0, convert)
+}
 
-// yamlLineErr matches the position go.yaml.in/yaml/v3 puts in its messages.
-var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// plain reports whether the decoder can neither refuse nor read otherwise
+// than addNode what n holds: no anchors, aliases or explicit tags, mapping
+// keys that are strings and unique (so no merge keys), and no number JSON
+// cannot hold (.inf, .nan).
+func plain(n *yaml.Node) bool {
+	if n.Anchor != "" || n.Style&yaml.TaggedStyle != 0 {
+		return false
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Tag != "!!float" || !strings.ContainsAny(n.Value, "nN")
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if !plain(c) {
+				return false
+			}
+		}
+		return true
+	case yaml.MappingNode:
+		if !uniqueStringKeys(n) {
+			return false
+		}
+		for i := 1; i < len(n.Content); i += 2 {
+			if !plain(n.Content[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
 
-// parseYAMLDocument parses one document (see splitYAML). It returns the root
-// node, nil for an empty or comments-only document, or an error whose line
-// is absolute in the file.
+// uniqueStringKeys reports whether the keys of the mapping n are untagged,
+// unanchored strings, none twice.
+func uniqueStringKeys(n *yaml.Node) bool {
+	keys := len(n.Content) / 2
+	var seen map[string]bool
+	if keys > 16 {
+		seen = make(map[string]bool, keys)
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" || k.Anchor != "" || k.Style&yaml.TaggedStyle != 0 {
+			return false
+		}
+		if seen != nil {
+			if seen[k.Value] {
+				return false
+			}
+			seen[k.Value] = true
+			continue
+		}
+		for j := 0; j < i; j += 2 {
+			if n.Content[j].Value == k.Value {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// addNode adds the object, or the items of the List, of n, a plain node
+// (see plain), as addValue does with the decoded value.
+func (u *unit) addNode(n *yaml.Node, def defaults, depth int, convert func(map[string]any) (*inventory.Object, error)) {
+	line := u.line(n)
+	if n.Kind != yaml.MappingNode {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected a mapping with apiVersion and kind"})
+		return
+	}
+	m := map[string]any{}
+	for _, key := range []string{"apiVersion", "kind"} {
+		if v := field(n, key); v != nil {
+			m[key] = str(v)
+		}
+	}
+	apiVersion, _ := m["apiVersion"].(string)
+	kind, _ := m["kind"].(string)
+	if isListKind(kind) && def.kind == "" && depth < maxListDepth {
+		switch items := field(n, "items"); {
+		case items != nil && items.Kind == yaml.SequenceNode:
+			itemDef := itemDefaults(apiVersion, kind)
+			for _, it := range items.Content {
+				u.addNode(it, itemDef, depth+1, convert)
+			}
+			return
+		case kind == "List" && (items == nil || items.Tag == "!!null"):
+			return // an empty List
+		}
+	}
+	apiVersion, kind = typeOf(m, def)
+	mask := metadataOnly
+	if group, _ := inventory.SplitAPIVersion(apiVersion); inventory.KeepsBody(group, kind) {
+		mask = inventory.BodyMask(group, kind)
+	}
+	v, err := decodeNode(n, mask)
+	if err == nil {
+		err = jsonCompatible(v.(map[string]any))
+	}
+	if err != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+		return
+	}
+	u.addObject(v.(map[string]any), line, convert, def)
+}
+
+// metadataOnly is what trimming keeps of the kinds whose body rules do not
+// read.
+var metadataOnly = inventory.FieldMask{"apiVersion": nil, "kind": nil, "metadata": nil}
+
+// decodeNode decodes what mask keeps of n, a plain node (all of it for a
+// nil mask), and skips the rest.
+func decodeNode(n *yaml.Node, mask inventory.FieldMask) (any, error) {
+	switch {
+	case mask == nil:
+	case n.Kind == yaml.MappingNode:
+		out := make(map[string]any, len(mask))
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if sub, ok := mask.Child(n.Content[i].Value); ok {
+				v, err := decodeNode(n.Content[i+1], sub)
+				if err != nil {
+					return nil, err
+				}
+				out[n.Content[i].Value] = v
+			}
+		}
+		return out, nil
+	case n.Kind == yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := decodeNode(c, mask)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	var v any
+	err := n.Decode(&v)
+	return v, err
+}
+
+// field returns the value of key in the mapping n, or nil.
+func field(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// str is the value of a plain node as the decoder gives it when it is a
+// string, or the node itself otherwise (typeOf then finds no string).
+func str(n *yaml.Node) any {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		return n.Value
+	}
+	return n
+}
+
+// parseYAMLDocument parses one document. It returns the root node, nil for
+// an empty or comments-only document, or an error whose line is absolute in
+// the file.
 func parseYAMLDocument(doc document) (*yaml.Node, *lineError) {
+	dec := yaml.NewDecoder(bytes.NewReader(doc.data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(doc.data, &root); err != nil {
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
 		return nil, yamlError(err, doc)
+	}
+	// splitYAML cuts at markers after "\n"; yaml.v3 also breaks lines at a
+	// lone "\r" (and NEL, LS, PS), so a marker after one of those is missed
+	// by the split. yaml.Unmarshal would silently drop what follows it.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, yamlError(err, doc)
+	default:
+		line := min(max(next.Line, 1), bytes.Count(doc.data, []byte{'\n'})+1)
+		return nil, &lineError{line: doc.line + line - 1, msg: `a document marker ("---" or "...") follows a line break other than "\n"`}
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, nil
@@ -41,11 +249,107 @@ func parseYAMLDocument(doc document) (*yaml.Node, *lineError) {
 	return n, nil
 }
 
+// addValue adds v, the decoded value of node n, as an object, or the items
+// of v as objects when v is a List. def is the type of an item of a typed
+// List (PodList) that omits its own.
+func (u *unit) addValue(v any, n *yaml.Node, def defaults, depth int, convert func(map[string]any) (*inventory.Object, error)) {
+	line := u.line(n)
+	m, err := stringKeys(v)
+	if err != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: err.Error()})
+		return
+	}
+	if m == nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: "not a Kubernetes object: expected a mapping with apiVersion and kind"})
+		return
+	}
+	// The items of a typed List are objects even when they look like Lists.
+	if items, ok := listItems(m); ok && def.kind == "" && depth < maxListDepth {
+		apiVersion, _ := m["apiVersion"].(string)
+		kind, _ := m["kind"].(string)
+		itemDef := itemDefaults(apiVersion, kind)
+		nodes := itemNodes(n)
+		for i, it := range items {
+			// An item placed by a merge key or an alias has no node of its
+			// own in the sequence: it gets the List's line.
+			itemNode := n
+			if len(nodes) == len(items) {
+				itemNode = nodes[i]
+			}
+			u.addValue(it, itemNode, itemDef, depth+1, convert)
+		}
+		return
+	}
+	if err := jsonCompatible(m); err != nil {
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: err.Error()})
+		return
+	}
+	u.addObject(m, line, convert, def)
+}
+
+// line is the line of n in the file.
+func (u *unit) line(n *yaml.Node) int {
+	line := u.doc.line + n.Line - 1
+	if u.lastLine > 0 && line > u.lastLine {
+		return u.lastLine
+	}
+	return line
+}
+
+// maxListDepth bounds the nesting of Lists of Lists.
+const maxListDepth = 32
+
+// listItems returns the items of m and true when m is a List: kind "List",
+// or a typed list such as "PodList" with an items sequence. A List without
+// items is empty; a typed list without items is an object.
+func listItems(m map[string]any) ([]any, bool) {
+	kind, _ := m["kind"].(string)
+	if !isListKind(kind) {
+		return nil, false
+	}
+	switch items := m["items"].(type) {
+	case []any:
+		return items, true
+	case nil:
+		return nil, kind == "List"
+	}
+	return nil, false
+}
+
+// itemNodes returns the nodes of the items sequence of n, a List's mapping,
+// or nil when the items are not written there.
+func itemNodes(n *yaml.Node) []*yaml.Node {
+	n = unalias(n)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "items" {
+			if v := unalias(n.Content[i+1]); v.Kind == yaml.SequenceNode {
+				return v.Content
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+func unalias(n *yaml.Node) *yaml.Node {
+	for depth := 0; n.Kind == yaml.AliasNode && n.Alias != nil && depth < maxListDepth; depth++ {
+		n = n.Alias
+	}
+	return n
+}
+
 // lineError is an error at a line of the file being read.
 type lineError struct {
 	line int
 	msg  string
 }
+
+// yamlLineErr matches the position go.yaml.in/yaml/v3 puts in its parse
+// errors.
+var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // yamlParserErrors are the messages of go.yaml.in/yaml/v3's parser (as
 // opposed to its scanner). For those it reports the 0-based line of the
@@ -64,7 +368,7 @@ var yamlParserErrors = map[string]bool{
 	"found duplicate %TAG directive":         true,
 }
 
-// yamlError turns a parser error into a lineError with the file's line.
+// yamlError turns a parse error into a lineError with the file's line.
 func yamlError(err error, doc document) *lineError {
 	msg := err.Error()
 	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
@@ -82,240 +386,155 @@ func yamlError(err error, doc document) *lineError {
 	return &lineError{line: doc.line, msg: msg}
 }
 
-// converter turns yaml.Node trees into the plain values encoding/json would
-// produce (map[string]any, []any, string, bool, nil), except that integers
-// stay int64 instead of becoming float64.
-type converter struct {
-	// aliasNodes counts the nodes added by alias expansion so far.
-	aliasNodes int
-	// sizes memoises the expanded size of anchored nodes.
-	sizes map[*yaml.Node]int
+var (
+	// decodeLineErr matches one of the errors of a *yaml.TypeError.
+	decodeLineErr = regexp.MustCompile(`^line (\d+): (.*)$`)
+	// duplicateKey matches yaml.v3's message for a duplicate key.
+	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+)
+
+// decodeErrors reports the errors of decoding the document whose root is
+// root, each on its line of the file.
+func (u *unit) decodeErrors(err error, root *yaml.Node) {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		// Excessive aliasing, a bad merge key or tag: yaml.v3 gives no line.
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: u.line(root), Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+		return
+	}
+	hinted := false
+	for _, e := range te.Errors {
+		line, msg := u.line(root), e
+		if m := decodeLineErr.FindStringSubmatch(e); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			line, msg = u.line(&yaml.Node{Line: n}), m[2]
+			if d := duplicateKey.FindStringSubmatch(msg); d != nil {
+				first, _ := strconv.Atoi(d[2])
+				msg = fmt.Sprintf("mapping key %q already defined at line %d", d[1], u.line(&yaml.Node{Line: first}))
+				if !hinted && (d[1] == "apiVersion" || d[1] == "kind") && rootKeyAt(root, d[1], n) {
+					// The usual cause: files concatenated without a "---"
+					// between them, which kubectl and kustomize refuse.
+					msg += `: two objects in one document (is a "---" line missing?)`
+					hinted = true
+				}
+			}
+		}
+		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: msg})
+	}
 }
 
-func (c *converter) value(n *yaml.Node) (any, error) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		return scalar(n), nil
-	case yaml.MappingNode:
-		return c.mapping(n)
-	case yaml.SequenceNode:
-		out := make([]any, len(n.Content))
-		for i, item := range n.Content {
-			v, err := c.value(item)
+// rootKeyAt reports whether root, a mapping, has the key on that line of
+// the document.
+func rootKeyAt(root *yaml.Node, key string, line int) bool {
+	if root.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Line == line && k.Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+// stringKeys returns v as a map with string keys, converting the keys of a
+// mapping whose keys are not all strings, or nil when v is not a mapping.
+func stringKeys(v any) (map[string]any, error) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, nil
+	case map[any]any:
+		out := make(map[string]any, len(m))
+		for k, e := range m {
+			s, err := keyString(k)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = v
+			if _, dup := out[s]; dup {
+				return nil, fmt.Errorf("mapping key %q appears twice once keys are strings", s)
+			}
+			out[s] = e
 		}
 		return out, nil
-	case yaml.AliasNode:
-		if err := c.chargeAlias(n.Alias); err != nil {
-			return nil, err
-		}
-		return c.value(n.Alias)
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
-		return c.value(n.Content[0])
 	}
-	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+	return nil, nil
 }
 
-func (c *converter) mapping(n *yaml.Node) (map[string]any, error) {
-	out := make(map[string]any, len(n.Content)/2)
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if isMergeKey(k) {
-			merges = append(merges, v)
-			continue
+// keyString is the JSON key kubectl's YAML-to-JSON conversion gives a
+// mapping key that is not a string.
+func keyString(k any) (string, error) {
+	switch k := k.(type) {
+	case string:
+		return k, nil
+	case int:
+		return strconv.Itoa(k), nil
+	case int64:
+		return strconv.FormatInt(k, 10), nil
+	case uint64:
+		return strconv.FormatUint(k, 10), nil
+	case float64:
+		switch {
+		case math.IsInf(k, 1):
+			return ".inf", nil
+		case math.IsInf(k, -1):
+			return "-.inf", nil
+		case math.IsNaN(k):
+			return ".nan", nil
 		}
-		key, err := c.key(k)
-		if err != nil {
-			return nil, err
-		}
-		val, err := c.value(v)
-		if err != nil {
-			return nil, err
-		}
-		// The last of duplicate keys wins, as kubectl's decoder does.
-		out[key] = val
+		return strconv.FormatFloat(k, 'g', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(k), nil
 	}
-	if len(merges) > 0 {
-		if err := c.merge(out, merges); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return "", fmt.Errorf("mapping key %v cannot be a JSON key", k)
 }
 
-// merge applies "<<" merge keys: explicit keys win over merged ones, and
-// in "<<: [*a, *b]" a wins over b.
-func (c *converter) merge(out map[string]any, merges []*yaml.Node) error {
-	var sources []*yaml.Node
-	for _, m := range merges {
-		if m.Kind == yaml.SequenceNode {
-			sources = append(sources, m.Content...)
-		} else {
-			sources = append(sources, m)
-		}
-	}
-	explicit := make(map[string]bool, len(out))
-	for k := range out {
-		explicit[k] = true
-	}
-	for i := len(sources) - 1; i >= 0; i-- {
-		src := sources[i]
-		if src.Kind == yaml.AliasNode {
-			if err := c.chargeAlias(src.Alias); err != nil {
-				return err
-			}
-			src = src.Alias
-		}
-		if src.Kind != yaml.MappingNode {
-			return fmt.Errorf("line %d: merge key value is not a mapping", src.Line)
-		}
-		m, err := c.mapping(src)
+// jsonCompatible turns, in place, the values yaml.v3 decodes into the ones
+// encoding/json would give for the JSON kubectl sends (with integers as
+// int64): mappings with string keys, timestamps as text. Values JSON cannot
+// hold (infinities, NaN) are an error, as they are for kubectl.
+func jsonCompatible(m map[string]any) error {
+	for k, v := range m {
+		nv, err := toJSON(v)
 		if err != nil {
 			return err
 		}
-		for k, v := range m {
-			if !explicit[k] {
-				out[k] = v
-			}
-		}
+		m[k] = nv
 	}
 	return nil
 }
 
-func (c *converter) key(k *yaml.Node) (string, error) {
-	if k.Kind == yaml.AliasNode {
-		k = k.Alias
-	}
-	if k.Kind != yaml.ScalarNode {
-		return "", fmt.Errorf("line %d: mapping key is not a string", k.Line)
-	}
-	// kubectl's YAML-to-JSON conversion turns scalar keys into their text.
-	return k.Value, nil
-}
-
-func isMergeKey(k *yaml.Node) bool {
-	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "" || k.Tag == "!" || k.Tag == "!!merge") && k.Style == 0
-}
-
-// chargeAlias accounts for the expansion of one alias and fails once the
-// document has expanded more than maxAliasNodes nodes through aliases.
-func (c *converter) chargeAlias(target *yaml.Node) error {
-	if target == nil {
-		return errors.New("unknown anchor")
-	}
-	c.aliasNodes += c.size(target, 0)
-	if c.aliasNodes > maxAliasNodes {
-		return errExcessiveAliasing
-	}
-	return nil
-}
-
-// size is the number of nodes n expands to, computed once per anchored node
-// so that measuring a billion-laughs document stays cheap.
-func (c *converter) size(n *yaml.Node, depth int) int {
-	if depth > 10_000 {
-		return maxAliasNodes + 1
-	}
-	if s, ok := c.sizes[n]; ok {
-		return s
-	}
-	s := 1
-	if n.Kind == yaml.AliasNode {
-		if n.Alias != nil {
-			s = c.size(n.Alias, depth+1)
+func toJSON(v any) (any, error) {
+	switch x := v.(type) {
+	case string, bool, nil, int64:
+		return v, nil
+	case int:
+		return int64(x), nil
+	case uint64:
+		return float64(x), nil
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, fmt.Errorf("value %v cannot be represented in JSON", x)
 		}
-	} else {
-		for _, ch := range n.Content {
-			s += c.size(ch, depth+1)
-			if s > maxAliasNodes {
-				break
+		return x, nil
+	case time.Time:
+		return x.Format(time.RFC3339Nano), nil
+	case []any:
+		for i, e := range x {
+			ne, err := toJSON(e)
+			if err != nil {
+				return nil, err
 			}
+			x[i] = ne
 		}
+		return x, nil
+	case map[string]any:
+		return x, jsonCompatible(x)
+	case map[any]any:
+		m, err := stringKeys(x)
+		if err != nil {
+			return nil, err
+		}
+		return m, jsonCompatible(m)
 	}
-	if n.Anchor != "" || n.Kind == yaml.AliasNode {
-		if c.sizes == nil {
-			c.sizes = map[*yaml.Node]int{}
-		}
-		c.sizes[n] = s
-	}
-	return s
-}
-
-// scalar resolves a scalar the way go.yaml.in/yaml/v3 does when decoding
-// into an interface (timestamps stay strings), with integers as int64.
-// Values JSON cannot hold (.nan, .inf) stay strings.
-func scalar(n *yaml.Node) any {
-	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 &&
-		(n.Tag == "" || n.Tag == "!" || n.Tag == "!!str") {
-		return n.Value
-	}
-	if n.Tag == "" || n.Tag == "!" {
-		// Only plain scalars starting like a number, bool or null can be
-		// anything but a string: skip the resolver for the rest.
-		if n.Value != "" && !maybeNonString(n.Value[0]) {
-			return n.Value
-		}
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return nil
-	case "!!bool":
-		switch n.Value {
-		case "true", "True", "TRUE":
-			return true
-		case "false", "False", "FALSE":
-			return false
-		}
-		var b bool
-		if n.Decode(&b) == nil {
-			return b
-		}
-	case "!!int":
-		if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
-			return i
-		}
-		var v any
-		if n.Decode(&v) == nil {
-			switch x := v.(type) {
-			case int:
-				return int64(x)
-			case int64:
-				return x
-			case uint64:
-				return float64(x)
-			case float64:
-				return x
-			}
-		}
-	case "!!float":
-		if f, err := strconv.ParseFloat(n.Value, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-			return f
-		}
-		var v any
-		if n.Decode(&v) == nil {
-			if f, ok := v.(float64); ok && !math.IsInf(f, 0) && !math.IsNaN(f) {
-				return f
-			}
-		}
-	}
-	return n.Value
-}
-
-func maybeNonString(c byte) bool {
-	switch {
-	case c >= '0' && c <= '9':
-		return true
-	}
-	switch c {
-	case '-', '+', '.', '~', 't', 'T', 'f', 'F', 'n', 'N':
-		return true
-	}
-	return false
+	return nil, fmt.Errorf("value of type %T cannot be represented in JSON", v)
 }

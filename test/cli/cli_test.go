@@ -313,6 +313,53 @@ func TestStdin(t *testing.T) {
 	}
 }
 
+// TestConcatenatedFiles runs `cat a.yaml b.yaml | nsguard lint -` on files
+// that do not start with "---": the two objects become one mapping with
+// duplicate keys, which yaml.v3 and kustomize refuse. Lint must say so at
+// the line of the second object and exit 2, not read one object with the
+// last values; the other inputs are still read and reported.
+func TestConcatenatedFiles(t *testing.T) {
+	a := finalizerObject
+	b := strings.Replace(finalizerObject, "pinned", "second", 1)
+	r := nsguard(t, a+b, "lint", "-o", "json", "-")
+	if r.code != 2 {
+		t.Errorf("exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+	}
+	want := `<stdin>:8: mapping key "apiVersion" already defined at line 1`
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	rep := parseJSON(t, r)
+	if len(rep.Findings) != 0 || rep.Summary.Objects != 0 {
+		t.Errorf("findings %+v, %d objects; want none from a refused document", rep.Findings, rep.Summary.Objects)
+	}
+	if len(rep.Errors) == 0 || rep.Errors[0].File != "<stdin>" || rep.Errors[0].Line != 8 {
+		t.Errorf("errors %+v, want the first at <stdin>:8", rep.Errors)
+	}
+
+	// With the "---" kubectl expects between them, both objects are read.
+	r = nsguard(t, a+"---\n"+b, "lint", "-o", "json", "-")
+	if rep := parseJSON(t, r); r.code != 0 || len(rep.Errors) != 0 || len(rep.Findings) != 2 {
+		t.Errorf("with ---: exit %d, errors %+v, findings %+v; want 0, none, 2", r.code, rep.Errors, rep.Findings)
+	}
+
+	// In a directory, the other documents and files are still read.
+	dir := t.TempDir()
+	writeFile(t, dir, "cat.yaml", a+b+"---\n"+strings.Replace(finalizerObject, "pinned", "third", 1))
+	writeFile(t, dir, "good.yaml", finalizerObject)
+	r = nsguardIn(t, dir, "", "lint", "-o", "json", ".")
+	if r.code != 2 || !strings.Contains(r.stderr, `cat.yaml:8: mapping key "apiVersion" already defined at line 1`) {
+		t.Errorf("directory: exit %d, want 2 and the error at cat.yaml:8\nstderr:\n%s", r.code, r.stderr)
+	}
+	var got []string
+	for _, f := range parseJSON(t, r).Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Name))
+	}
+	if w := []string{"cat.yaml:16 third", "good.yaml:1 pinned"}; strings.Join(got, "\n") != strings.Join(w, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(w, "\n"))
+	}
+}
+
 func TestNamespaceFlag(t *testing.T) {
 	obj := strings.Replace(finalizerObject, "  namespace: shop\n", "", 1)
 	// Without -n the object lands in "default", which Kubernetes never
