@@ -401,6 +401,42 @@ metadata:
 	if want := map[string]string{"1": "one", "true": "yes", "1.5": "x"}; !reflect.DeepEqual(o.Metadata.Annotations, want) {
 		t.Errorf("annotations %#v, want %#v", o.Metadata.Annotations, want)
 	}
+	// Timestamps stay as written unless tagged; kept fields and whole
+	// objects alike (a Deployment's body is kept, a ConfigMap's is not).
+	in = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: plain
+  annotations: {when: 2024-01-02}
+spec:
+  template:
+    metadata:
+      labels: {date: 2024-01-02}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: tagged
+  annotations: {when: !!timestamp 2024-01-02}
+spec:
+  template:
+    metadata:
+      labels: {date: 2024-01-02}
+`
+	res, err = Read(context.Background(), []string{"-"}, ReadOptions{Stdin: strings.NewReader(in)})
+	if err != nil || len(res.Errors) != 0 || len(res.Objects) != 2 {
+		t.Fatalf("read %v, errors %v, %v", places(res.Objects), errStrings(res.Errors), err)
+	}
+	for i, want := range []string{"2024-01-02", "2024-01-02T00:00:00Z"} {
+		o := res.Objects[i]
+		spec, _ := o.Body["spec"].(map[string]any)
+		tmpl, _ := spec["template"].(map[string]any)
+		md, _ := tmpl["metadata"].(map[string]any)
+		labels, _ := md["labels"].(map[string]any)
+		if o.Metadata.Annotations["when"] != want || labels["date"] != "2024-01-02" {
+			t.Errorf("%s: annotation %q, label %#v; want %q and the label as written", o.Ref.Name, o.Metadata.Annotations["when"], labels["date"], want)
+		}
+	}
 }
 
 // TestReadUnsplitMarker checks that a document marker after a line break

@@ -45,12 +45,25 @@ func parseYAMLUnit(u *unit, convert func(map[string]any) (*inventory.Object, err
 		u.addNode(root, defaults{}, 0, convert)
 		return
 	}
+	timestampsAsText(root)
 	var v any
 	if err := root.Decode(&v); err != nil {
 		u.decodeErrors(err, root)
 		return
 	}
 	u.addValue(v, root, defaults{}, 0, convert)
+}
+
+// timestampsAsText has the decoder read untagged timestamps (2024-01-02)
+// as the strings they are written as, as kubectl does, instead of
+// time.Time.
+func timestampsAsText(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!timestamp" && n.Style&yaml.TaggedStyle == 0 {
+		n.Tag = "!!str"
+	}
+	for _, c := range n.Content {
+		timestampsAsText(c)
+	}
 }
 
 // plain reports whether the decoder can neither refuse nor read otherwise
@@ -165,21 +178,23 @@ var metadataOnly = inventory.FieldMask{"apiVersion": nil, "kind": nil, "metadata
 // decodeNode decodes what mask keeps of n, a plain node (all of it for a
 // nil mask), and skips the rest.
 func decodeNode(n *yaml.Node, mask inventory.FieldMask) (any, error) {
-	switch {
-	case mask == nil:
-	case n.Kind == yaml.MappingNode:
-		out := make(map[string]any, len(mask))
+	switch n.Kind {
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if sub, ok := mask.Child(n.Content[i].Value); ok {
-				v, err := decodeNode(n.Content[i+1], sub)
-				if err != nil {
-					return nil, err
-				}
-				out[n.Content[i].Value] = v
+			key := n.Content[i].Value
+			sub, ok := mask.Child(key)
+			if !ok {
+				continue
 			}
+			v, err := decodeNode(n.Content[i+1], sub)
+			if err != nil {
+				return nil, err
+			}
+			out[key] = v
 		}
 		return out, nil
-	case n.Kind == yaml.SequenceNode:
+	case yaml.SequenceNode:
 		out := make([]any, len(n.Content))
 		for i, c := range n.Content {
 			v, err := decodeNode(c, mask)
@@ -189,6 +204,39 @@ func decodeNode(n *yaml.Node, mask inventory.FieldMask) (any, error) {
 			out[i] = v
 		}
 		return out, nil
+	}
+	return scalarValue(n)
+}
+
+// scalarValue is the value the decoder gives a scalar of a plain node
+// (timestamps as text, see timestampsAsText), read from the tag the parser
+// resolved; the decoder itself reads the less common forms.
+func scalarValue(n *yaml.Node) (any, error) {
+	switch n.Tag {
+	case "!!str", "!!timestamp":
+		return n.Value, nil
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true, nil
+		case "false", "False", "FALSE":
+			return false, nil
+		}
+	case "!!int":
+		// Decimal only: yaml.v3 reads 017 as octal, 1_000 as 1000.
+		if v := strings.TrimPrefix(n.Value, "-"); v != "" && v[0] >= '1' && v[0] <= '9' {
+			if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return i, nil
+			}
+		}
+	case "!!float":
+		if !strings.ContainsRune(n.Value, '_') {
+			if f, err := strconv.ParseFloat(n.Value, 64); err == nil {
+				return f, nil
+			}
+		}
 	}
 	var v any
 	err := n.Decode(&v)
