@@ -58,7 +58,7 @@ func TestDiagnoseFailClosedWebhookInNamespace(t *testing.T) {
 		t.Errorf("the root cause does not name the webhook: %q", r.RootCause)
 	}
 	requireNoForbiddenAdvice(t, r)
-	st, cmd, i := stepWith(r, "validatingwebhookconfiguration "+hook)
+	st, cmd, i := stepWith(r, "validatingwebhookconfigurations.admissionregistration.k8s.io "+hook)
 	if cmd == "" || i != 0 {
 		t.Fatalf("the plan does not start with the webhook configuration (step %d): %+v", i, r.Plan)
 	}

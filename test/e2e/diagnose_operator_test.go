@@ -64,7 +64,7 @@ func TestDiagnoseOperatorInItsNamespace(t *testing.T) {
 	}
 	evidence := strings.Join(ctrl.Evidence, "; ")
 	if !ctrl.InNamespace || ctrl.Liveness != inventory.LivenessAlive ||
-		!strings.Contains(evidence, "1 of 1 replicas ready") || !strings.Contains(evidence, "Lease "+ns+"/operator-lock") {
+		!strings.Contains(evidence, "1 pod(s) running and ready") || !strings.Contains(evidence, "Lease "+ns+"/operator-lock") {
 		t.Errorf("controller: in namespace %v, liveness %s, evidence %q; want alive in the namespace, with its replicas and Lease as evidence",
 			ctrl.InNamespace, ctrl.Liveness, evidence)
 	}
