@@ -169,8 +169,11 @@ type gatherer struct {
 	sem      chan struct{}
 	host     string // the API server, which the CRD cache is of
 	crdCache crdCache
-	wg       sync.WaitGroup
-	requests atomic.Int64
+	// serviceFact, when set, answers for a Service from memory (the
+	// Cache's informers) instead of with requests.
+	serviceFact func(serviceRef) *ServiceFact
+	wg          sync.WaitGroup
+	requests    atomic.Int64
 
 	mu        sync.Mutex
 	nsObject  *Object

@@ -255,6 +255,10 @@ func (g *gatherer) wantServices(refs []serviceRef) {
 		_, seen := g.services[key]
 		if !seen {
 			g.services[key] = &ServiceFact{Namespace: r.namespace, Name: r.name, ObjectID: -1}
+			if g.serviceFact != nil {
+				g.services[key] = g.serviceFact(r)
+				seen = true
+			}
 		}
 		g.mu.Unlock()
 		if !seen {
