@@ -45,6 +45,9 @@ type Options struct {
 	// DataFiles are JSON or YAML documents merged into data; entries under
 	// nsguard.catalog.finalizers extend or override the finalizer catalog.
 	DataFiles []string
+	// Data is merged into data after the files (nsguard serve puts its
+	// configuration at nsguard.config, so that a policy can read it).
+	Data map[string]any
 }
 
 // Rule describes one rule package.
@@ -92,6 +95,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	data, cat, err := loadData(opts.DataFiles)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Data != nil {
+		mergeInto(data, opts.Data)
 	}
 
 	compiler, err := compile(mods)
@@ -277,6 +283,23 @@ func (e *Engine) Catalog() *catalog.Catalog { return e.catalog }
 // Evaluate runs the rules on a snapshot. Live rules run only on snapshots
 // of a cluster. Waived findings are dropped; the rest are sorted.
 func (e *Engine) Evaluate(ctx context.Context, s *inventory.Snapshot) ([]Finding, error) {
+	fs, err := e.EvaluateWithWaivers(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	out := fs[:0]
+	for _, f := range fs {
+		if f.Waiver == "" {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// EvaluateWithWaivers is Evaluate, keeping waived findings with their
+// waiver's reason in Finding.Waiver: the admission webhook decides who may
+// waive what (an object's own annotation is its owner's word).
+func (e *Engine) EvaluateWithWaivers(ctx context.Context, s *inventory.Snapshot) ([]Finding, error) {
 	if s == nil {
 		return nil, fmt.Errorf("evaluate policies: no snapshot")
 	}
@@ -292,7 +315,7 @@ func (e *Engine) Evaluate(ctx context.Context, s *inventory.Snapshot) ([]Finding
 	if err != nil {
 		return nil, err
 	}
-	findings = applyWaivers(s, findings)
+	markWaivers(s, findings)
 	for i := range findings {
 		resolveActions(s, &findings[i])
 	}
@@ -300,21 +323,18 @@ func (e *Engine) Evaluate(ctx context.Context, s *inventory.Snapshot) ([]Finding
 	return findings, nil
 }
 
-// applyWaivers drops the findings whose object carries
+// markWaivers marks the findings whose object carries
 // ignore.nsguard.io/<rule> with a reason. A blank reason waives nothing
 // (the waiver-without-reason rule reports it).
-func applyWaivers(s *inventory.Snapshot, fs []Finding) []Finding {
-	out := fs[:0]
-	for _, f := range fs {
-		id := f.Object.ID
+func markWaivers(s *inventory.Snapshot, fs []Finding) {
+	for i := range fs {
+		id := fs[i].Object.ID
 		if id >= 0 && id < len(s.Objects) && s.Objects[id] != nil {
-			if reason, ok := s.Objects[id].Metadata.Annotations[WaiverPrefix+f.Rule]; ok && strings.TrimSpace(reason) != "" {
-				continue
+			if reason, ok := s.Objects[id].Metadata.Annotations[WaiverPrefix+fs[i].Rule]; ok && strings.TrimSpace(reason) != "" {
+				fs[i].Waiver = strings.TrimSpace(reason)
 			}
 		}
-		out = append(out, f)
 	}
-	return out
 }
 
 // SortFindings orders findings deterministically: deny first, then by

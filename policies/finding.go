@@ -32,6 +32,9 @@ type Finding struct {
 	Object  inventory.ObjectRef `json:"object"`
 	// Namespace is the namespace whose deletion is affected.
 	Namespace string `json:"namespace,omitempty"`
+	// Waiver is the reason of the object's ignore.nsguard.io/<rule>
+	// annotation (EvaluateWithWaivers only).
+	Waiver string `json:"waiver,omitempty"`
 
 	// pending are the actions as the rule gave them, resolved against the
 	// snapshot by resolveActions.
