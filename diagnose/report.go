@@ -185,7 +185,7 @@ func Build(s *inventory.Snapshot, findings []policies.Finding, opts Options) *Re
 	sort.SliceStable(r.Objects, func(i, j int) bool { return r.Objects[i].Object.Less(r.Objects[j].Object) })
 
 	for _, f := range findings {
-		if concerns(f, s.Target) {
+		if f.Concerns(s.Target) {
 			r.Findings = append(r.Findings, f)
 			if f.Severity == policies.SeverityDeny {
 				r.Blocked = true
@@ -222,16 +222,6 @@ func namespaceFinalizers(o *inventory.Object) (BlockingObject, bool) {
 		b.Finalizers = []string{}
 	}
 	return b, len(b.Finalizers)+len(b.SpecFinalizers) > 0
-}
-
-// concerns tells whether a finding is about the diagnosed namespace: the
-// namespace whose deletion it affects is the target, or every namespace
-// (""), or, failing that, the object lives in the target.
-func concerns(f policies.Finding, target string) bool {
-	if f.Namespace != "" {
-		return f.Namespace == target
-	}
-	return f.Object.Namespace == "" || f.Object.Namespace == target
 }
 
 func finalizerOf(s *inventory.Snapshot, fact *inventory.FinalizerFact, cat *catalog.Catalog, terminating bool) Finalizer {

@@ -41,6 +41,16 @@ type Finding struct {
 	pending []ruleAction
 }
 
+// Concerns tells whether the finding is about the deletion of namespace
+// ns: the namespace whose deletion it affects is ns, or every namespace
+// (""), or, failing that, the object lives in ns.
+func (f Finding) Concerns(ns string) bool {
+	if f.Namespace != "" {
+		return f.Namespace == ns
+	}
+	return f.Object.Namespace == "" || f.Object.Namespace == ns
+}
+
 // Commands renders the finding's actions as kubectl commands.
 func (f Finding) Commands() []string {
 	cmds, _ := actions.Commands(f.Actions)
