@@ -1,9 +1,12 @@
 # METADATA
 # title: Fail-closed admission webhook unavailable
 # description: >-
-#   A webhook with failurePolicy Fail intercepts DELETE or UPDATE of objects in
-#   the namespace being deleted (its selectors do not exempt it), and its
-#   Service does not exist or has no ready endpoints. The API server refuses
+#   A webhook with failurePolicy Fail intercepts requests that deleting the
+#   namespace needs (DELETE of what it holds, UPDATE of what carries a
+#   finalizer, or requests about the Namespace itself, matched by apiGroups,
+#   resources and scope as admission-webhook-in-namespace describes; its
+#   selectors do not exempt them), and its Service does not exist or has no
+#   ready endpoints. The API server refuses
 #   those requests, so neither the namespace controller nor the controllers
 #   removing finalizers make progress, and the namespace stays Terminating.
 #   Fix: bring the webhook's Service and pods back, or, if its owner was
@@ -28,9 +31,14 @@ findings contains f if {
 	f := object.union(
 		{
 			"msg": sprintf(
-				"%s %s: webhook %s fails closed and its Service %s/%s %s, so the API server refuses %s of objects in namespace %s and the namespace stays Terminating. Bring the Service and its pods back, or delete the webhook configuration if its owner was uninstalled.",
-				[w.config.kind, w.config.metadata.name, w.webhook.name, w.service.namespace, w.service.name, why, webhooks.operations(w.webhook), ns],
+				"Webhook %s fails closed and its Service %s/%s %s, so the API server refuses %s of %s in namespace %s and the namespace stays Terminating. Bring the webhook's Service and pods back, or delete %s %s if its owner was uninstalled.",
+				[w.webhook.name, w.service.namespace, w.service.name, why, webhooks.operations(w.webhook), webhooks.what(w.webhook, ns), ns, w.config.kind, w.config.metadata.name],
 			),
+			"summary": k8s.summary([
+				sprintf("%s %s: webhook %s fails closed and its Service %s/%s %s", [w.config.kind, w.config.metadata.name, w.webhook.name, w.service.namespace, w.service.name, why]),
+				sprintf("%s %s fails closed and its Service %s/%s %s", [w.config.kind, w.config.metadata.name, w.service.namespace, w.service.name, why]),
+				sprintf("%s %s fails closed and its Service %s", [w.config.kind, w.config.metadata.name, why]),
+			]),
 			"object": w.config.ref,
 			"namespace": ns,
 		},

@@ -23,9 +23,13 @@ findings contains f if {
 	k8s.candidate(ns)
 	f := {
 		"msg": sprintf(
-			"APIService %s (%s/%s) is served by Service %s/%s: deleting namespace %s makes it unavailable, API discovery then fails and the deletion of every namespace in the cluster stalls, this one included. Delete the APIService before the namespace, or serve it from a namespace that is never deleted.",
-			[api.metadata.name, object.get(api.spec, "group", ""), object.get(api.spec, "version", ""), ns, svc.name, ns],
+			"APIService %s is served by Service %s/%s: deleting namespace %s makes it unavailable, and while it is, the deletion of every namespace in the cluster stalls, this one included. Delete the APIService before the namespace, or serve it from a namespace that is never deleted.",
+			[api.metadata.name, ns, svc.name, ns],
 		),
+		"summary": k8s.summary([
+			sprintf("APIService %s: served from namespace %s, whose deletion stalls every namespace deletion", [api.metadata.name, ns]),
+			sprintf("APIService %s: served from namespace %s", [api.metadata.name, ns]),
+		]),
 		"object": api.ref,
 		"namespace": ns,
 		"actions": [{"type": "delete-apiservice", "object": api.ref}],

@@ -18,6 +18,16 @@ test_fires if {
 	f.object.name == "v1beta1.metrics.k8s.io"
 	f.actions == [{"type": "delete-apiservice", "object": f.object}]
 	contains(f.msg, "every namespace in the cluster")
+	f.summary == "APIService v1beta1.metrics.k8s.io: served from namespace monitoring, whose deletion stalls every namespace deletion"
+	testing.summaries_fit(fs)
+}
+
+test_summary_fits_long_names if {
+	a := object.union(apiservice({"namespace": "custom-metrics-adapter-system", "name": "prometheus-adapter"}), {"metadata": {"name": "v1beta1.external.metrics.k8s.io"}})
+	fs := rule.findings with input as testing.snapshot({"objects": [a]})
+	testing.summaries_fit(fs)
+	some f in fs
+	f.summary == "APIService v1beta1.external.metrics.k8s.io: served from namespace custom-metrics-adapter-system"
 }
 
 test_local_apiservice if {

@@ -9,15 +9,24 @@
 #   gone before its objects and the namespace hangs in Terminating; before
 #   1.34 it is a race (warn). When the only evidence is a service account
 #   that may update everything (`*`), or another candidate controller runs
-#   outside N, the finding is a warning. Fix: delete those objects, and wait
-#   for them to go, before deleting the namespace; or run the controller in
-#   another namespace. Finalizers that Kubernetes itself handles never fire.
+#   outside N, the finding is a warning. In lint the rule also warns when a
+#   workload that the catalog recognises as a controller runs in N and the
+#   catalog says that controller creates objects with its finalizer in its
+#   own namespace at run time (controller.createsInOwnNamespace): no
+#   manifest holds them, yet they block N the same way. Fix: delete those
+#   objects, and wait for them to go, before deleting the namespace; or run
+#   the controller in another namespace. Where the catalog says deleting the
+#   objects deletes everything they manage (deletesManaged: an Argo CD
+#   Application, a Flux Kustomization that prunes), no delete is offered:
+#   follow the project's uninstall steps instead. Finalizers that Kubernetes
+#   itself handles never fire.
 # custom:
 #   id: controller-in-namespace
 #   severity: deny
 #   live: false
 package nsguard.rules.controller_in_namespace
 
+import data.nsguard.lib.catalog
 import data.nsguard.lib.k8s
 
 findings contains f if {
@@ -30,32 +39,45 @@ findings contains f if {
 	# operator whose ClusterRole may update the kind), and comparing each
 	# with all the others would be quadratic.
 	handlers := _qualified(fact)
-	elsewhere := count([x | some x in handlers; x.namespace != ns]) > 0
+	elsewhere := count([x | some x in handlers; _runs_in(x) != ns]) > 0
 	some h in handlers
-	h.namespace == ns
+	_runs_in(h) == ns
 	f := {
-		"msg": _message(fact, h, ns, elsewhere),
+		"msg": sprintf(
+			"%s removes finalizer %s from %s in namespace %s, where it runs%s: %s. %s",
+			[k8s.describe(h.workload), fact.finalizer, _count_text(fact), ns, _caveat(h, elsewhere), _why, _fact_fix(fact)],
+		),
+		"summary": _summary(h.workload, fact.finalizer),
 		"severity": _severity(h, elsewhere),
 		"object": h.workload,
 		"namespace": ns,
-		"actions": [{"type": "delete-all", "object": input.objects[id].ref} | some id in _examples(fact)],
+		"actions": _actions(fact),
 	}
 }
 
-# Catalog evidence (workload labels, Lease) beats RBAC inference: when a
-# handler was found through the catalog, the RBAC-only ones are ignored.
+# A handler runs where its workload is.
+_runs_in(h) := object.get(h, "namespace", object.get(h.workload, "namespace", ""))
+
+# Catalog evidence (workload labels, or a Lease the catalog names) beats
+# RBAC inference: when a handler was found through the catalog, the
+# RBAC-only ones are ignored.
 _qualified(fact) := strong if {
-	strong := [h | some h in fact.handlers; "catalog" in h.via]
+	strong := [h | some h in object.get(fact, "handlers", []); _catalog_evidence(h)]
 	count(strong) > 0
-} else := [h |
-	some h in fact.handlers
-	some v in h.via
-	v in {"rbac", "rbac-wildcard"}
-]
+} else := [h | some h in object.get(fact, "handlers", []); _rbac_evidence(h)]
+
+_catalog_evidence(h) if "catalog" in h.via
+
+_catalog_evidence(h) if "lease" in h.via
+
+_rbac_evidence(h) if "rbac" in h.via
+
+_rbac_evidence(h) if "rbac-wildcard" in h.via
 
 _wildcard_only(h) if {
 	"rbac-wildcard" in h.via
 	not "catalog" in h.via
+	not "lease" in h.via
 	not "rbac" in h.via
 }
 
@@ -72,29 +94,37 @@ _severity(h, elsewhere) := "warn" if _weak(h, elsewhere)
 
 _severity(h, elsewhere) := "deny" if not _weak(h, elsewhere)
 
-# fact.kinds are "Kind.group"; lowercased, kubectl accepts them as types.
+# _actions(fact): delete every object of each kind that carries (or will
+# get) the finalizer, while the controller still runs; nothing when
+# deleting them would delete what they manage. The Namespace's own
+# finalizers are left out: nsguard never deletes a Namespace.
+_actions(fact) := [] if _deletes_managed(fact)
+
+_actions(fact) := [{"type": "delete-all", "object": input.objects[id].ref} | some id in _examples(fact)] if {
+	not _deletes_managed(fact)
+}
+
+_deletes_managed(fact) if catalog.deletes_managed(catalog.fact_entry(fact))
+
 # _examples(fact): one object of each kind that carries or will get the
 # finalizer; each gives a delete-all action for its kind.
 _examples(fact) := {id |
 	ids := array.concat(fact.objects, object.get(fact, "expected", []))
 	some k in fact.kinds
-	id := min([i | some i in ids; _group_kind(input.objects[i].ref) == k])
+	k != "Namespace"
+	id := min([i | some i in ids; k8s.group_kind(input.objects[i].ref) == k])
 }
-
-_group_kind(ref) := ref.kind if object.get(ref, "group", "") == ""
-
-_group_kind(ref) := sprintf("%s.%s", [ref.kind, ref.group]) if object.get(ref, "group", "") != ""
 
 _count_text(fact) := sprintf("%d %s object(s)", [count(fact.objects), concat(", ", fact.kinds)]) if {
 	count(object.get(fact, "expected", [])) == 0
 }
 
-_count_text(fact) := sprintf("%d %s object(s) (their controller adds it)", [count(fact.expected), concat(", ", fact.kinds)]) if {
+_count_text(fact) := sprintf("%d %s object(s) (once their controller adds it)", [count(fact.expected), concat(", ", fact.kinds)]) if {
 	count(fact.objects) == 0
 	count(object.get(fact, "expected", [])) > 0
 }
 
-_count_text(fact) := sprintf("%d %s object(s) (%d carry it, the controller adds it to the others)", [
+_count_text(fact) := sprintf("%d %s object(s) (%d carry it, the others will)", [
 	count(fact.objects) + count(fact.expected),
 	concat(", ", fact.kinds),
 	count(fact.objects),
@@ -103,28 +133,142 @@ _count_text(fact) := sprintf("%d %s object(s) (%d carry it, the controller adds 
 	count(object.get(fact, "expected", [])) > 0
 }
 
-_why(_) := "since Kubernetes 1.34 the namespace controller deletes pods first, so the controller is gone before its objects and the namespace hangs in Terminating" if {
+_why := "pods are deleted first (Kubernetes 1.34+), so it is gone before its objects and the namespace hangs in Terminating" if {
 	k8s.pods_deleted_first
 }
 
-_why(_) := "deleting the namespace races the controller against its objects (from Kubernetes 1.34 pods are deleted first and the controller always loses), and the namespace can hang in Terminating" if {
+_why := "deleting the namespace races it against its objects (from Kubernetes 1.34, which deletes pods first, it always loses) and can hang in Terminating" if {
 	not k8s.pods_deleted_first
 }
 
-_caveat(h, elsewhere) := concat("", [
-	_wildcard_note(h),
-	_elsewhere_note(elsewhere),
-])
+_caveat(h, elsewhere) := concat("", [_wildcard_note(h), _elsewhere_note(elsewhere)])
 
-_wildcard_note(h) := " (evidence: only that its service account may update every resource)" if _wildcard_only(h)
+_wildcard_note(h) := " (evidence: only that it may update every resource)" if _wildcard_only(h)
 
 _wildcard_note(h) := "" if not _wildcard_only(h)
 
-_elsewhere_note(true) := " (another candidate controller runs outside the namespace; if it is the one that removes the finalizer, the deletion does not hang)"
+_elsewhere_note(true) := " (another candidate runs elsewhere; if it is the one, nothing hangs)"
 
 _elsewhere_note(false) := ""
 
-_message(fact, h, ns, elsewhere) := sprintf(
-	"%s removes finalizer %s from %s in namespace %s and runs in that namespace%s: %s. Delete those objects, and wait for them to go, before deleting the namespace, or run the controller in another namespace.",
-	[k8s.describe(h.workload), fact.finalizer, _count_text(fact), ns, _caveat(h, elsewhere), _why(fact)],
-)
+# _fact_fix(fact), _fix_text(entry): what to do.
+_fact_fix(fact) := _fix_text(e) if e := catalog.fact_entry(fact)
+
+_fact_fix(fact) := _delete_first if not catalog.fact_entry(fact)
+
+_fix_text(e) := sprintf("Deleting those objects would also delete what they manage: %s instead, or run the controller elsewhere.", [catalog.uninstall_advice(e)]) if {
+	catalog.deletes_managed(e)
+}
+
+_fix_text(e) := _delete_first if not catalog.deletes_managed(e)
+
+_delete_first := "Delete those objects and wait for them to go before deleting the namespace, or run the controller elsewhere."
+
+_summary(workload, finalizer) := k8s.summary([
+	sprintf("%s removes finalizer %s in its own namespace", [k8s.describe(workload), finalizer]),
+	sprintf("%s removes %s in its own namespace", [k8s.describe(workload), finalizer]),
+	sprintf("%s removes a finalizer in its own namespace", [k8s.describe(workload)]),
+])
+
+# Objects that a controller creates at run time in its own namespace
+# (controller.createsInOwnNamespace): no manifest holds them, so no
+# finalizer fact names them; the workload alone tells. Lint only: on a
+# cluster the objects exist and their facts give the findings above. A
+# warning: how many there will be, and when, is not known.
+findings contains f if {
+	input.source == "manifests"
+	some id in _candidates
+	w := input.objects[id]
+	ns := object.get(w.metadata, "namespace", "")
+	k8s.candidates[ns]
+	some e in {e | some [e, c] in _runtime_controllers; catalog.runs(c.controller, w)}
+	kinds := _created_kinds(e, w)
+	not _covered(e, w, ns)
+	f := {
+		"msg": sprintf(
+			"%s (%s) creates %s objects with finalizer %s in its own namespace %s at run time: %s. %s",
+			[k8s.describe(w.ref), _handled_by(e, w), _list(kinds), catalog.label(e), ns, _why, _fix_text(e)],
+		),
+		"summary": k8s.summary([
+			sprintf("%s creates %s objects with finalizer %s in its own namespace", [k8s.describe(w.ref), _list(kinds), catalog.label(e)]),
+			sprintf("%s creates objects with finalizer %s in its own namespace", [k8s.describe(w.ref), catalog.label(e)]),
+			sprintf("%s creates finalized objects in its own namespace", [k8s.describe(w.ref)]),
+		]),
+		"severity": "warn",
+		"object": w.ref,
+		"namespace": ns,
+	}
+}
+
+# _runtime_controllers: [entry, controller] of every controller that
+# creates objects in its own namespace at run time; a handful.
+_runtime_controllers := [[e, c] |
+	some e in catalog.entries
+	object.get(e, "builtin", false) != true
+	some c in catalog.controllers(e)
+	count(object.get(c.controller, "createsInOwnNamespace", [])) > 0
+]
+
+# A workload that carries none of the label keys those controllers are
+# recognised by is none of them: one native filter per workload keeps the
+# full match to a few workloads of a large bundle.
+_wanted_keys := {k |
+	some [_, c] in _runtime_controllers
+	some set in object.get(c.controller, "workloadLabels", [])
+	some k, _ in set
+}
+
+_candidates contains w.ref.id if {
+	count(_wanted_keys) > 0
+	some kind in _workload_kinds
+	some w in object.get(input.index.byKind, kind, [])
+	_has_wanted_key(w)
+	not _controlled(kind, w)
+}
+
+_has_wanted_key(w) if count(object.filter(object.get(w.metadata, "labels", {}), _wanted_keys)) > 0
+
+_has_wanted_key(w) if count(object.filter(object.get(w, ["spec", "template", "metadata", "labels"], {}), _wanted_keys)) > 0
+
+# What runs pods: workloads, and ReplicaSets and Pods that nothing
+# controls (those that something controls are its workload's).
+_workload_kinds := ["Deployment.apps", "StatefulSet.apps", "DaemonSet.apps", "ReplicaSet.apps", "Pod"]
+
+_controlled(kind, obj) if {
+	kind in {"ReplicaSet.apps", "Pod"}
+	some o in object.get(obj.metadata, "ownerReferences", [])
+	o.controller == true
+}
+
+# _created_kinds(e, w): the kinds, as "Kind.group", that the controllers
+# of entry e which workload w runs create in their own namespace.
+_created_kinds(e, w) := sort({_gk(x) |
+	some c in catalog.controllers(e)
+	catalog.runs(c.controller, w)
+	some x in object.get(c.controller, "createsInOwnNamespace", [])
+})
+
+# _list(l): up to three names, or two and how many more.
+_list(l) := concat(", ", l) if count(l) <= 3
+
+_list(l) := sprintf("%s and %d more", [concat(", ", array.slice(l, 0, 2)), count(l) - 2]) if count(l) > 3
+
+_gk(x) := x.kind if object.get(x, "group", "") == ""
+
+_gk(x) := sprintf("%s.%s", [x.kind, x.group]) if object.get(x, "group", "") != ""
+
+_handled_by(e, w) := [c.handledBy |
+	some c in catalog.controllers(e)
+	catalog.runs(c.controller, w)
+	count(object.get(c.controller, "createsInOwnNamespace", [])) > 0
+][0]
+
+# A finalizer fact already names this workload as the catalog's handler of
+# the entry in its own namespace: the finding above covers it.
+_covered(e, w, ns) if {
+	some fact in input.finalizers
+	fact.namespace == ns
+	catalog.fact_entry(fact).id == e.id
+	some h in object.get(fact, "handlers", [])
+	h.workload.id == w.ref.id
+}

@@ -6,8 +6,11 @@
 #   no longer renew their leader-election Lease. Nothing removes the
 #   finalizer until it runs again, so the namespace stays Terminating.
 #   Removing the finalizer by hand would skip the cleanup the controller
-#   still can do. Fix: bring the controller back (scale it up, fix its
-#   crash); it then removes its finalizers by itself.
+#   still can do. The controller may be any workload that runs pods
+#   (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, a bare Pod, or a
+#   custom owner); only a Deployment or StatefulSet scaled to 0 gets a scale
+#   action. Fix: bring the controller back (scale it up, fix its crash); it
+#   then removes its finalizers by itself.
 # custom:
 #   id: controller-not-running
 #   severity: deny
@@ -28,9 +31,14 @@ findings contains f if {
 	f := object.union(
 		{
 			"msg": sprintf(
-				"%s removes finalizer %s from %d %s object(s) in namespace %s but is not running (%s), so the namespace stays Terminating until it runs again. Bring it back rather than removing the finalizer by hand, which would skip its cleanup.",
+				"%s removes finalizer %s from %d %s object(s) in namespace %s but is not running (%s): the namespace stays Terminating until it runs. Bring it back; removing the finalizer by hand would skip its cleanup.",
 				[k8s.describe(h.workload), fact.finalizer, count(fact.objects), concat(", ", fact.kinds), fact.namespace, _evidence(h)],
 			),
+			"summary": k8s.summary([
+				sprintf("%s is not running; finalizer %s stays on %d object(s) in %s", [k8s.describe(h.workload), fact.finalizer, count(fact.objects), fact.namespace]),
+				sprintf("%s is not running; %d object(s) in %s keep its finalizer", [k8s.describe(h.workload), count(fact.objects), fact.namespace]),
+				sprintf("%s is not running and keeps namespace %s Terminating", [k8s.describe(h.workload), fact.namespace]),
+			]),
 			"object": h.workload,
 			"namespace": fact.namespace,
 		},
@@ -47,9 +55,16 @@ _evidence(h) := concat("; ", h.evidence) if count(object.get(h, "evidence", []))
 
 _evidence(h) := "no ready replicas" if count(object.get(h, "evidence", [])) == 0
 
-# A workload scaled to 0 is scaled back up; anything else needs a person.
-_fix(h) := {"actions": [{"type": "scale-workload", "object": h.workload, "replicas": 1}]} if {
-	input.objects[h.workload.id].spec.replicas == 0
-}
+# A Deployment or StatefulSet scaled to 0 is scaled back up; anything else
+# (a crash, a ReplicaSet, Job or Pod, an owner not in the snapshot) needs a
+# person.
+_fix(h) := {"actions": [{"type": "scale-workload", "object": h.workload, "replicas": 1}]} if _scaled_to_zero(h.workload)
 
-_fix(h) := {} if not input.objects[h.workload.id].spec.replicas == 0
+_fix(h) := {} if not _scaled_to_zero(h.workload)
+
+_scaled_to_zero(ref) if {
+	object.get(ref, "group", "") == "apps"
+	ref.kind in {"Deployment", "StatefulSet"}
+	ref.id >= 0
+	input.objects[ref.id].spec.replicas == 0
+}

@@ -18,15 +18,60 @@ crd(strategy, ns) := {
 	},
 }
 
-test_fires_for_deletable_namespace if {
-	fs := rule.findings with input as testing.snapshot({"objects": [crd("Webhook", "widgets")]})
+widget(ns) := {"apiVersion": "example.com/v2", "kind": "Widget", "metadata": {"name": "w1", "namespace": ns}}
+
+# The namespace that serves the webhook holds no Widget: the namespace
+# controller can empty it, so a warning for the other namespaces.
+test_warns_when_namespace_holds_none if {
+	fs := rule.findings with input as testing.snapshot({"objects": [crd("Webhook", "widgets"), widget("shop")]})
 	count(fs) == 1
 	some f in fs
+	f.severity == "warn"
 	f.namespace == "widgets"
 	f.object.name == "widgets.example.com"
 	f.object.kind == "CustomResourceDefinition"
+	contains(f.msg, "holds no Widget")
 	contains(f.msg, "other namespaces")
-	contains(f.msg, "no Widget can be read")
+	f.summary == "CustomResourceDefinition widgets.example.com: conversion webhook served from namespace widgets"
+	testing.summaries_fit(fs)
+}
+
+# It holds some: it hangs itself.
+test_denies_when_namespace_holds_objects if {
+	fs := rule.findings with input as testing.snapshot({"objects": [crd("Webhook", "widgets"), widget("widgets")]})
+	count(fs) == 1
+	some f in fs
+	f.severity == "deny"
+	f.namespace == "widgets"
+	contains(f.msg, "namespace widgets holds Widget objects")
+	contains(f.msg, "no Widget can be read or deleted")
+	contains(f.msg, "other namespaces")
+	testing.summaries_fit(fs)
+}
+
+# On a cluster, "holds none" needs a complete snapshot: a LIST that failed
+# (the conversion webhook is down) may have hidden them.
+test_cluster_incomplete_snapshot_denies if {
+	base := {"target": "widgets", "objects": [crd("Webhook", "widgets")]}
+	fs := rule.findings with input as testing.cluster(base)
+	every f in fs {
+		f.severity == "warn"
+	}
+	fs2 := rule.findings with input as testing.cluster(object.union(base, {"complete": false, "incomplete": ["objects of 1 resource type not listed: conversion webhook failed (widgets.example.com)"]}))
+	count(fs2) == 1
+	every f in fs2 {
+		f.severity == "deny"
+		contains(f.msg, "may hold Widget objects (not every object could be listed)")
+	}
+}
+
+test_summary_fits_long_names if {
+	c := json.patch(crd("Webhook", "operators-conversion-webhooks"), [{"op": "replace", "path": "/metadata/name", "value": "clusterserviceversiontemplates.operators.coreos.example.com"}])
+	fs := rule.findings with input as testing.snapshot({"objects": [c]})
+	count(fs) == 1
+	testing.summaries_fit(fs)
+	some f in fs
+	f.summary == "CRD clusterserviceversiontemplates.operators.coreos.example.com: conversion webhook served from a deletable namespace"
 }
 
 test_no_conversion_strategy if {

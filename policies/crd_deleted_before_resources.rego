@@ -31,9 +31,14 @@ findings contains f if {
 	count(blocked) > 0
 	f := {
 		"msg": sprintf(
-			"CustomResourceDefinition %s is being deleted while %d %s object(s) with finalizers remain in namespace %s (e.g. %s with %s): the CRD waits for them, and if their controller was uninstalled with the CRD nobody removes those finalizers, so the CRD and the namespace stay Terminating. Reinstall the controller so it cleans up, or remove the finalizers where orphaned-finalizer says it is safe.",
+			"CustomResourceDefinition %s is being deleted while %d %s object(s) with finalizers remain in namespace %s (e.g. %s with %s): if their controller was uninstalled with the CRD, nothing removes those finalizers and both stay Terminating. Reinstall the controller so it cleans up, or remove the finalizers where orphaned-finalizer says it is safe.",
 			[crd.metadata.name, count(blocked), crd.spec.names.kind, ns, blocked[0].metadata.name, concat(", ", blocked[0].metadata.finalizers)],
 		),
+		"summary": k8s.summary([
+			sprintf("CustomResourceDefinition %s is being deleted; %d %s object(s) in %s keep finalizers", [crd.metadata.name, count(blocked), crd.spec.names.kind, ns]),
+			sprintf("CRD %s is being deleted; %d of its objects in %s keep finalizers", [crd.metadata.name, count(blocked), ns]),
+			sprintf("CRD %s is being deleted while its objects keep finalizers", [crd.metadata.name]),
+		]),
 		"object": crd.ref,
 		"namespace": ns,
 	}

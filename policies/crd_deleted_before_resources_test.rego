@@ -27,6 +27,8 @@ test_fires if {
 	f.namespace == "vms"
 	contains(f.msg, "1 DataVolume object(s)")
 	contains(f.msg, "cdi.kubevirt.io/dataVolumeFinalizer")
+	f.summary == "CustomResourceDefinition datavolumes.cdi.kubevirt.io is being deleted; 1 DataVolume object(s) in vms keep finalizers"
+	testing.summaries_fit(fs)
 }
 
 test_crd_not_deleted if {

@@ -85,8 +85,8 @@ func TestCustomPolicyExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 3 {
-		t.Errorf("ran %d tests of the example, want its 3", len(results))
+	if len(results) != 4 {
+		t.Errorf("ran %d tests of the example, want its 4", len(results))
 	}
 	for _, r := range results {
 		if !r.Pass() {

@@ -32,9 +32,14 @@ findings contains f if {
 	k8s.candidates[ns]
 	f := {
 		"msg": sprintf(
-			"%s sets finalizer %s in its manifest: the object, and so namespace %s, cannot be deleted until %s removes it, and if that controller is not running then (not installed yet, uninstalled first, or deleted with the namespace) the deletion hangs in Terminating. Remove metadata.finalizers and let the controller add what it needs, or waive with the annotation %s when the finalizer is intended.",
+			"%s sets finalizer %s in its manifest: namespace %s hangs in Terminating if %s is not running when it is deleted (not installed yet, uninstalled first, or deleted with it). Let the controller add the finalizer itself, or waive with %s.",
 			[k8s.describe(obj.ref), x, ns, handler, _waiver],
 		),
+		"summary": k8s.summary([
+			sprintf("%s: manifest sets finalizer %s", [k8s.describe(obj.ref), x]),
+			sprintf("%s %s: manifest sets finalizer %s", [obj.ref.kind, obj.ref.name, x]),
+			sprintf("%s: manifest sets metadata.finalizers", [k8s.describe(obj.ref)]),
+		]),
 		"object": obj.ref,
 		"namespace": ns,
 	}
@@ -44,7 +49,7 @@ _safe := {x | some x, _ in input.index.byFinalizer; catalog.safe_builtin(x)}
 
 _handler(x) := catalog.entry(x).handledBy
 
-_handler(x) := "a controller that nsguard's catalog does not know" if not catalog.entry(x)
+_handler(x) := "its controller (not in nsguard's catalog)" if not catalog.entry(x)
 
 _waiver := k8s.waiver_hint("hardcoded-finalizer")
 

@@ -16,8 +16,23 @@ test_unknown_finalizer if {
 	f.namespace == "apps"
 	f.object.name == "w"
 	contains(f.msg, "finalizer example.com/cleanup")
-	contains(f.msg, "does not know")
+	contains(f.msg, "not in nsguard's catalog")
 	contains(f.msg, "ignore.nsguard.io/hardcoded-finalizer")
+	f.summary == "Widget apps/w: manifest sets finalizer example.com/cleanup"
+	testing.summaries_fit(fs)
+}
+
+test_summary_fits_long_names if {
+	o := {
+		"apiVersion": "example.com/v1",
+		"kind": "ClusterServiceVersionTemplate",
+		"metadata": {"name": "operator-lifecycle-manager-packageserver-v0.28.0", "namespace": "operator-lifecycle-manager", "finalizers": ["operators.coreos.com/cleanup-protection-finalizer"]},
+	}
+	fs := rule.findings with input as testing.snapshot({"objects": [o]})
+	count(fs) == 1
+	testing.summaries_fit(fs)
+	some f in fs
+	contains(f.summary, "operator-lifecycle-manager-packageserver-v0.28.0")
 }
 
 test_catalog_finalizer_names_controller if {

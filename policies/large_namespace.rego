@@ -32,6 +32,11 @@ findings contains f if {
 			"Namespace %s holds %d %s objects: the namespace controller lists and deletes each type in one request, which at this size can time out and retry without progress, leaving the namespace Terminating. Delete them in batches before deleting the namespace.",
 			[ns, n, gk],
 		),
+		"summary": k8s.summary([
+			sprintf("Namespace %s holds %d %s objects, too many to delete in one request", [ns, n, gk]),
+			sprintf("Namespace %s holds %d %s objects", [ns, n, gk]),
+			sprintf("Namespace %s holds %d objects of one type", [ns, n]),
+		]),
 		"object": k8s.namespace_ref(ns),
 		"namespace": ns,
 	}

@@ -11,6 +11,8 @@ test_fires_over_threshold if {
 	some f in fs
 	f.namespace == "big"
 	contains(f.msg, "3 ConfigMap objects")
+	f.summary == "Namespace big holds 3 ConfigMap objects, too many to delete in one request"
+	testing.summaries_fit(fs)
 }
 
 test_under_threshold if {

@@ -17,9 +17,9 @@ package nsguard.rules.namespace_deletion_failure
 import data.nsguard.lib.k8s
 
 hints := {
-	"NamespaceDeletionDiscoveryFailure": "discovery failed, usually because an APIService is unavailable (see unavailable-apiservice); that stalls every namespace deletion in the cluster",
-	"NamespaceDeletionGroupVersionParsingFailure": "a group/version could not be parsed; check the APIServices and CRDs",
-	"NamespaceDeletionContentFailure": "some content could not be deleted, often because a fail-closed admission webhook or a conversion webhook is down (see the webhook findings)",
+	"NamespaceDeletionDiscoveryFailure": "Discovery failed, usually because an APIService is unavailable (see unavailable-apiservice), which stalls every namespace deletion in the cluster.",
+	"NamespaceDeletionGroupVersionParsingFailure": "A group/version could not be parsed: check the APIServices and CRDs.",
+	"NamespaceDeletionContentFailure": "Some content could not be deleted, often because a fail-closed admission webhook or a conversion webhook is down (see the webhook findings).",
 }
 
 findings contains f if {
@@ -31,8 +31,16 @@ findings contains f if {
 	hint := hints[c.type]
 	c.status == "True"
 	f := {
-		"msg": sprintf("Namespace %s is Terminating and the namespace controller reports %s: %s. Meaning: %s.", [name, c.type, trim_space(object.get(c, "message", "")), hint]),
+		"msg": sprintf("Namespace %s is Terminating and the namespace controller reports %s%s. %s", [name, c.type, _quoted(c), hint]),
+		"summary": k8s.summary([
+			sprintf("Namespace %s: the namespace controller reports %s", [name, c.type]),
+			sprintf("Namespace %s: %s", [name, c.type]),
+		]),
 		"object": k8s.namespace_ref(name),
 		"namespace": name,
 	}
 }
+
+_quoted(c) := sprintf(": %s", [trim_suffix(trim_space(c.message), ".")]) if trim_space(object.get(c, "message", "")) != ""
+
+_quoted(c) := "" if trim_space(object.get(c, "message", "")) == ""

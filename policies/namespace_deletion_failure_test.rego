@@ -21,6 +21,15 @@ test_discovery_failure if {
 	f.object.id == 0
 	contains(f.msg, "metrics.k8s.io/v1beta1: stale GroupVersion discovery")
 	contains(f.msg, "unavailable-apiservice")
+	f.summary == "Namespace apps: the namespace controller reports NamespaceDeletionDiscoveryFailure"
+	testing.summaries_fit(fs)
+}
+
+test_condition_without_message if {
+	ns := {"apps": {"name": "apps", "deletable": true, "phase": "Terminating", "conditions": [{"type": "NamespaceDeletionContentFailure", "status": "True"}]}}
+	fs := rule.findings with input as testing.cluster({"target": "apps", "namespaces": ns})
+	some f in fs
+	startswith(f.msg, "Namespace apps is Terminating and the namespace controller reports NamespaceDeletionContentFailure. Some content")
 }
 
 test_content_failure_without_namespace_object if {

@@ -2,6 +2,7 @@ package nsguard.rules.namespace_spec_finalizer_test
 
 import data.nsguard.lib.testing
 import data.nsguard.rules.namespace_spec_finalizer as rule
+import data.nsguard.rules.orphaned_finalizer
 
 ns(name, fins) := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}, "spec": {"finalizers": fins}}
 
@@ -13,6 +14,8 @@ test_fires if {
 	f.object.kind == "Namespace"
 	f.object.id == 0
 	contains(f.msg, "example.com/ns")
+	f.summary == "Namespace team: spec finalizer example.com/ns waits for its controller"
+	testing.summaries_fit(fs)
 	count(object.get(f, "actions", [])) == 0
 }
 
@@ -58,4 +61,63 @@ test_no_action_even_for_safe_catalog_entry_on_cluster if {
 	count(fs) == 1
 	some f in fs
 	count(object.get(f, "actions", [])) == 0
+}
+
+# On a cluster, the finalizer fact of a spec finalizer (spec: true) says
+# whether its controller runs.
+spec_fact(liveness) := {
+	"finalizer": "example.com/ns",
+	"namespace": "team",
+	"objects": [0],
+	"kinds": ["Namespace"],
+	"builtin": false,
+	"spec": true,
+	"handlers": [],
+	"liveness": liveness,
+	"evidence": ["no workload matches app=ns-operator"],
+}
+
+terminating := object.union(ns("team", ["kubernetes", "example.com/ns"]), {"metadata": {"deletionTimestamp": "2025-01-01T00:00:00Z"}})
+
+live(liveness) := testing.cluster({"target": "team", "objects": [terminating], "finalizers": [spec_fact(liveness)]})
+
+cat := {"finalizers": [{"id": "x", "name": "example.com/ns", "project": "X", "handledBy": "ns-operator", "protects": "team quotas", "leaks": false, "removal": "safe"}]}
+
+# Its controller is gone: one finding, from this rule only (not
+# orphaned-finalizer), with no action; it says to reinstall the controller.
+test_absent_controller_one_finding_no_action if {
+	fs := rule.findings with input as live("absent") with data.nsguard.catalog as cat
+	count(fs) == 1
+	some f in fs
+	count(object.get(f, "actions", [])) == 0
+	contains(f.msg, "ns-operator is gone (no workload matches app=ns-operator)")
+	contains(f.msg, "Reinstall that controller")
+	not contains(f.msg, "kubectl")
+	f.summary == "Namespace team: spec finalizer example.com/ns has no controller (absent)"
+	testing.summaries_fit(fs)
+	count(orphaned_finalizer.findings) == 0 with input as live("absent") with data.nsguard.catalog as cat
+}
+
+test_down_controller if {
+	fs := rule.findings with input as live("down") with data.nsguard.catalog as cat
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "ns-operator is not running")
+	count(object.get(f, "actions", [])) == 0
+}
+
+test_alive_controller if {
+	fs := rule.findings with input as live("alive") with data.nsguard.catalog as cat
+	count(fs) == 1
+	some f in fs
+	contains(f.msg, "only ns-operator can finish its deletion")
+}
+
+# A fact about the Namespace's metadata finalizer of the same name is not
+# about the spec entry.
+test_metadata_fact_is_not_the_spec_one if {
+	meta := json.remove(spec_fact("absent"), ["spec"])
+	fs := rule.findings with input as testing.cluster({"target": "team", "objects": [terminating], "finalizers": [meta]})
+	some f in fs
+	contains(f.msg, "sets spec finalizer example.com/ns")
 }

@@ -8,8 +8,11 @@
 #   Terminating. The finding says what the finalizer protects and, from the
 #   finalizer catalog, whether removing it by hand leaks anything (cloud load
 #   balancers, volumes, DNS records, certificates); the kubectl patch that
-#   removes it is given only when that is safe. Fix: reinstall or restart the
-#   controller so it cleans up; remove the finalizer by hand only where safe.
+#   removes it is given only when that is safe. This covers the Namespace's
+#   own metadata.finalizers too; its spec.finalizers are namespace-spec-finalizer's
+#   (only the finalize subresource removes them, which nsguard never uses).
+#   Fix: reinstall or restart the controller so it cleans up; remove the
+#   finalizer by hand only where safe.
 # custom:
 #   id: orphaned-finalizer
 #   severity: deny
@@ -24,6 +27,7 @@ findings contains f if {
 	some fact in input.finalizers
 	fact.liveness == "absent"
 	not fact.builtin
+	not fact.spec
 	k8s.candidate(fact.namespace)
 	some id in fact.objects
 	obj := input.objects[id]
@@ -32,9 +36,14 @@ findings contains f if {
 	f := object.union(
 		{
 			"msg": sprintf(
-				"%s keeps finalizer %s and its controller is gone (%s), so nothing will remove it and namespace %s stays Terminating. %s",
+				"%s keeps finalizer %s and its controller is gone (%s), so namespace %s stays Terminating. %s",
 				[k8s.describe(obj.ref), fact.finalizer, _evidence(fact), fact.namespace, _advice(fact)],
 			),
+			"summary": k8s.summary([
+				sprintf("%s: finalizer %s has no controller (absent)", [k8s.describe(obj.ref), fact.finalizer]),
+				sprintf("%s %s: finalizer %s has no controller", [obj.ref.kind, obj.ref.name, fact.finalizer]),
+				sprintf("%s: a finalizer has no controller (absent)", [k8s.describe(obj.ref)]),
+			]),
 			"object": obj.ref,
 			"namespace": fact.namespace,
 		},
@@ -46,19 +55,22 @@ _evidence(fact) := concat("; ", fact.evidence) if count(object.get(fact, "eviden
 
 _evidence(fact) := "no controller found" if count(object.get(fact, "evidence", [])) == 0
 
-_advice(fact) := sprintf("It protects %s; removing it by hand is safe: %s", [e.protects, e.removal]) if {
+_advice(fact) := sprintf("Removing it by hand is safe: %s", [e.removal]) if {
 	e := catalog.fact_entry(fact)
 	e.leaks == false
 }
 
-_advice(fact) := sprintf("It protects %s; removing it by hand leaks: %s Reinstall %s so it cleans up, or clean up by hand before removing the finalizer.", [e.protects, e.removal, e.handledBy]) if {
+_advice(fact) := sprintf("Reinstall %s so it cleans up: removing the finalizer by hand leaks %s.", [_handled_by(fact, e), object.get(e, "protects", "what it protects")]) if {
 	e := catalog.fact_entry(fact)
 	e.leaks != false
 }
 
-_advice(fact) := "nsguard's finalizer catalog does not know it: find out what it protects before removing it, or reinstall its controller." if {
+_advice(fact) := "The finalizer catalog does not know it: find out what it protects before removing it, or reinstall its controller." if {
 	not catalog.fact_entry(fact)
 }
+
+# A shared finalizer name's fact names the controller of its kinds.
+_handled_by(fact, e) := object.get(fact, "handledBy", object.get(e, "handledBy", "its controller"))
 
 # Removing the finalizer is offered only when the catalog says nothing
 # leaks; the action patches this one finalizer, testing the object's UID

@@ -55,6 +55,10 @@ findings contains f if {
 				"APIService %s is unavailable (%s): the namespace controller cannot discover its resources, so the deletion of every namespace in the cluster stalls, %s included. Make its backing service available again, or delete the APIService if its extension was uninstalled.",
 				[name, concat("; ", sort([trim_space(w) | some w in whys])), _namespace_text],
 			),
+			"summary": k8s.summary([
+				sprintf("APIService %s is unavailable: every namespace deletion in the cluster stalls", [name]),
+				sprintf("APIService %s is unavailable", [name]),
+			]),
 			"object": _ref(name),
 			"namespace": k8s.target,
 		},

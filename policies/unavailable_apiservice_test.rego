@@ -19,6 +19,8 @@ test_condition_false if {
 	f.object.id == 0
 	contains(f.msg, "MissingEndpoints")
 	contains(f.msg, "every namespace in the cluster")
+	f.summary == "APIService v1beta1.metrics.k8s.io is unavailable: every namespace deletion in the cluster stalls"
+	testing.summaries_fit(fs)
 	not f.actions
 }
 

@@ -18,9 +18,14 @@ findings contains f if {
 	trim_space(w.reason) == ""
 	f := {
 		"msg": sprintf(
-			"%s: annotation ignore.nsguard.io/%s has no reason, so it waives nothing. Write why the rule does not apply as its value, e.g. ignore.nsguard.io/%s: \"the finalizer is removed by our controller before the namespace is deleted\".",
-			[k8s.describe(w.ref), w.rule, w.rule],
+			"%s: annotation ignore.nsguard.io/%s has no reason, so it waives nothing. Write why the rule does not apply as its value.",
+			[k8s.describe(w.ref), w.rule],
 		),
+		"summary": k8s.summary([
+			sprintf("%s: waiver ignore.nsguard.io/%s has no reason", [k8s.describe(w.ref), w.rule]),
+			sprintf("%s %s: waiver ignore.nsguard.io/%s has no reason", [w.ref.kind, w.ref.name, w.rule]),
+			sprintf("%s: waiver without a reason", [k8s.describe(w.ref)]),
+		]),
 		"object": w.ref,
 		"namespace": object.get(w.ref, "namespace", ""),
 	}

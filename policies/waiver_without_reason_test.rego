@@ -15,6 +15,8 @@ test_empty_reason if {
 	some f in fs
 	f.namespace == "apps"
 	contains(f.msg, "ignore.nsguard.io/hardcoded-finalizer has no reason")
+	f.summary == "ConfigMap apps/c: waiver ignore.nsguard.io/hardcoded-finalizer has no reason"
+	testing.summaries_fit(fs)
 }
 
 test_blank_reason if {

@@ -81,6 +81,30 @@ kubectl_object(ref) := sprintf("%s %s", [group_resource(ref), ref.name]) if {
 	object.get(ref, "namespace", "") == ""
 }
 
+# guess_resource(kind): the resource (lowercase plural) of a kind, guessed
+# the way Kubernetes does when it does not know the kind
+# (meta.UnsafeGuessKindToResource). The inventory sets ref.resource; this is
+# for refs that come without it.
+guess_resource(kind) := concat("", [lower(kind), "es"]) if endswith(kind, "s")
+
+guess_resource(kind) := concat("", [trim_suffix(lower(kind), "y"), "ies"]) if endswith(kind, "y")
+
+guess_resource(kind) := concat("", [lower(kind), "s"]) if {
+	not endswith(kind, "s")
+	not endswith(kind, "y")
+}
+
+# resource(ref): the object's resource, guessed from its kind when unknown.
+resource(ref) := ref.resource if object.get(ref, "resource", "") != ""
+
+resource(ref) := guess_resource(ref.kind) if object.get(ref, "resource", "") == ""
+
+# group_kind(ref): "Kind.group", or "Kind" for the core group, as in
+# input.index.byKind and finalizer facts' kinds.
+group_kind(ref) := ref.kind if object.get(ref, "group", "") == ""
+
+group_kind(ref) := sprintf("%s.%s", [ref.kind, ref.group]) if object.get(ref, "group", "") != ""
+
 # describe(ref): "Kind namespace/name" or "Kind name" for messages.
 describe(ref) := sprintf("%s %s/%s", [ref.kind, ref.namespace, ref.name]) if ref.namespace
 
@@ -128,7 +152,38 @@ service_down(key) := "has no ready endpoints" if {
 
 crd_kind := "CustomResourceDefinition.apiextensions.k8s.io"
 
+# crd_group_kind(crd): "Kind.group" of the objects a CRD defines.
+crd_group_kind(crd) := sprintf("%s.%s", [crd.spec.names.kind, crd.spec.group])
+
+# holds(ns, gk): namespace ns holds objects of kind gk ("Kind.group").
+holds(ns, gk) if input.index.counts[ns][gk] > 0
+
+# holds_none(ns, gk): ns is known to hold no object of kind gk: in lint the
+# bundle has none (what it shows stands for the namespace); on a cluster
+# none was listed and nothing was left unlisted.
+holds_none(ns, gk) if {
+	not holds(ns, gk)
+	not live
+}
+
+holds_none(ns, gk) if {
+	not holds(ns, gk)
+	live
+	input.complete == true
+}
+
 apiservice_kind := "APIService.apiregistration.k8s.io"
+
+# max_summary: the longest summary, in characters. Admission warnings
+# should stay under 120 characters, and kubectl prints one per line.
+max_summary := 120
+
+# summary(candidates): the first of the candidate summaries, most detailed
+# first, that fits in max_summary characters; else the last one, cut to fit.
+summary(candidates) := fits[0] if {
+	fits := [c | some c in candidates; count(c) <= max_summary]
+	count(fits) > 0
+} else := concat("", [substring(candidates[count(candidates) - 1], 0, max_summary - 1), "…"])
 
 # waiver_hint(id): how to waive a rule on an object, for messages.
 waiver_hint(id) := sprintf("ignore.nsguard.io/%s: \"<reason>\"", [id])

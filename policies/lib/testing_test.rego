@@ -6,6 +6,8 @@
 #   findings := rule.findings with input as testing.snapshot({"objects": [...]})
 package nsguard.lib.testing
 
+import data.nsguard.lib.k8s
+
 defaults := {
 	"schemaVersion": "nsguard.io/v1alpha1",
 	"source": "manifests",
@@ -126,5 +128,16 @@ namespace(name) := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name"
 
 namespace_labeled(name, labels) := {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
-# finding_rules(fs): the set of (namespace, object name) pairs, for short assertions.
+# subjects(fs): the set of (namespace, object name) pairs, for short assertions.
 subjects(fs) := {[f.namespace, f.object.name] | some f in fs}
+
+# summaries_fit(fs): every finding has a summary of one line and at most
+# 120 characters (nsguard would cut a longer one).
+summaries_fit(fs) if {
+	every f in fs {
+		is_string(f.summary)
+		count(trim_space(f.summary)) > 0
+		count(f.summary) <= k8s.max_summary
+		not contains(f.summary, "\n")
+	}
+}
