@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/version"
 )
 
 // listedEachTime are namespaced types that ContentsWatch still lists at
@@ -108,21 +109,20 @@ func (c *Cache) Snapshot(ctx context.Context, namespace string) (*Snapshot, erro
 		g.addObjects(gr, listStore(inf, ns))
 	}
 
-	for _, t := range types {
+	for _, t := range append(types, c.undiscoveredCRDTypes(types)...) {
 		gr := t.GVR.GroupResource()
 		if _, fixed := c.fixed[gr]; fixed {
 			continue
 		}
 		inf, watched := contents[gr]
-		switch {
-		case c.opts.Contents == ContentsList || listedEachTime[gr] || !watched:
+		if c.opts.Contents == ContentsList || listedEachTime[gr] || !watched || !inf.inf.HasSynced() {
+			// Listed now: in list mode, and for a type whose informer is
+			// not there or not filled yet (a CRD created a moment ago, a
+			// type whose LISTs fail: the LIST then says why).
 			g.run(func(ctx context.Context) { g.listMetadata(ctx, t) })
-		case !inf.inf.HasSynced():
-			g.addProblem(problem{typeName: t.Name(), reason: errNotSynced.Error()})
-			g.markFailed(gr)
-		default:
-			g.addObjects(gr, listStore(inf, namespace))
+			continue
 		}
+		g.addObjects(gr, listStore(inf, namespace))
 	}
 	g.wg.Wait()
 
@@ -131,6 +131,52 @@ func (c *Cache) Snapshot(ctx context.Context, namespace string) (*Snapshot, erro
 	c.opts.Logger.V(2).Info("snapshot from cache", "namespace", namespace, "objects", len(s.Objects),
 		"requests", g.requests.Load(), "duration", time.Since(began).Round(time.Microsecond), "complete", s.Complete)
 	return s, nil
+}
+
+// undiscoveredCRDTypes are the namespaced custom resource types that the
+// CRD informer knows and discovery, read a moment earlier, does not yet:
+// without them a snapshot taken right after a CRD was created would miss
+// its objects and still claim to be complete.
+func (c *Cache) undiscoveredCRDTypes(known []resourceType) []resourceType {
+	inf := c.fixed[schema.GroupResource{Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions"}]
+	if !inf.inf.HasSynced() {
+		return nil
+	}
+	seen := make(map[schema.GroupResource]bool, len(known))
+	for _, t := range known {
+		seen[t.GVR.GroupResource()] = true
+	}
+	var out []resourceType
+	for _, o := range listStore(inf, "") {
+		spec, _ := o.Body["spec"].(map[string]any)
+		names, _ := spec["names"].(map[string]any)
+		group, plural, kind := str(spec["group"]), str(names["plural"]), str(names["kind"])
+		if str(spec["scope"]) != "Namespaced" || plural == "" || seen[schema.GroupResource{Group: group, Resource: plural}] {
+			continue
+		}
+		if v := preferredServedVersion(spec["versions"]); v != "" {
+			out = append(out, resourceType{GVR: schema.GroupVersionResource{Group: group, Version: v, Resource: plural}, Kind: kind})
+		}
+	}
+	return out
+}
+
+// preferredServedVersion picks the version discovery would prefer among a
+// CRD's served versions (Kubernetes' version priority: v2 > v1 > v1beta1).
+func preferredServedVersion(v any) string {
+	vs, _ := v.([]any)
+	best := ""
+	for _, x := range vs {
+		m, _ := x.(map[string]any)
+		name := str(m["name"])
+		if m["served"] != true || name == "" {
+			continue
+		}
+		if best == "" || version.CompareKubeAwareVersionStrings(name, best) > 0 {
+			best = name
+		}
+	}
+	return best
 }
 
 // serviceFact answers for a Service from the Service and EndpointSlice

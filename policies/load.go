@@ -334,3 +334,35 @@ func readDataFile(name string) ([]map[string]any, error) {
 	}
 	return docs, nil
 }
+
+// ConfigFromData returns nsguard.config from the data files, merged in
+// order, as JSON (nil when none sets it): nsguard serve's configuration
+// can live in policy data, where a policy reads it too.
+func ConfigFromData(files []string) ([]byte, error) {
+	var conf map[string]any
+	for _, f := range files {
+		docs, err := readDataFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range docs {
+			ns, _ := doc["nsguard"].(map[string]any)
+			c, ok := ns["config"].(map[string]any)
+			if !ok {
+				continue
+			}
+			if conf == nil {
+				conf = map[string]any{}
+			}
+			mergeInto(conf, c)
+		}
+	}
+	if conf == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(conf)
+	if err != nil {
+		return nil, fmt.Errorf("encode nsguard.config: %w", err)
+	}
+	return b, nil
+}

@@ -63,6 +63,7 @@ explains the ones that still do. One set of Rego policies drives every command:
 
   nsguard lint       finds, in manifests, what would make a namespace hang when deleted
   nsguard diagnose   explains what blocks a namespace (or would block it) on a live cluster
+  nsguard serve      runs the admission webhook that stops deletions that would hang
   nsguard rules      lists the rules
   nsguard policy     tests built-in and custom policies`,
 		SilenceUsage:  true,
@@ -78,6 +79,7 @@ explains the ones that still do. One set of Rego policies drives every command:
 	root.SetErr(s.ErrOut)
 	root.AddCommand(
 		newLintCommand(s),
+		newServeCommand(s),
 		newDiagnoseCommand(s),
 		newRulesCommand(s),
 		newPolicyCommand(s),

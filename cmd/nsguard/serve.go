@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"github.com/open-policy-agent/cert-controller/pkg/rotator"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/nsguard/nsguard/inventory"
+	"github.com/nsguard/nsguard/policies"
+	"github.com/nsguard/nsguard/webhook"
+)
+
+type serveOptions struct {
+	components   []string
+	mode         string
+	configPath   string
+	budget       time.Duration
+	contents     string
+	certDir      string
+	webhookHost  string
+	webhookPort  int
+	metricsAddr  string
+	probeAddr    string
+	self         []string
+	policyDirs   []string
+	dataFiles    []string
+	verbosity    int
+	rotate       bool
+	certSecret   string
+	serviceName  string
+	webhookName  string
+	certValidity time.Duration
+
+	loading   *clientcmd.ClientConfigLoadingRules
+	overrides *clientcmd.ConfigOverrides
+}
+
+func newServeCommand(s *streams) *cobra.Command {
+	o := &serveOptions{loading: clientcmd.NewDefaultClientConfigLoadingRules(), overrides: &clientcmd.ConfigOverrides{}}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the admission webhook that stops namespace deletions that would hang",
+		Long: `Serve runs nsguard in a cluster (or next to one): a validating admission
+webhook on namespace DELETE, at ` + webhook.Path + `.
+
+For each deletion it takes a snapshot of the namespace from shared informers
+(no API request per decision for the cluster-wide facts), evaluates the same
+policies as lint and diagnose, and answers within --decision-budget: allow,
+allow with warnings that kubectl prints, or deny with the blocker and the
+first safe step. kubectl delete --dry-run=server gets the same answer.
+
+Modes: enforce denies on deny findings; warn turns them into warnings;
+dryrun allows, and logs and counts what enforce would do.
+
+A namespace already being deleted, nsguard's own requests (--self) and the
+excluded namespaces are allowed at once, with no listing. The annotation
+nsguard.io/allow-deletion: "<reason>" lets a deletion through for members of
+the configuration's break-glass groups, recorded in an audit annotation, a
+log line and a metric.
+
+Certificates come from --cert-dir (tls.crt, tls.key, reloaded when they
+change, e.g. written by cert-manager) or, with --cert-rotation, from a CA
+that nsguard keeps in a Secret and injects into its
+ValidatingWebhookConfiguration. The probes (/healthz, /readyz) and the
+metrics have their own ports; /readyz passes once the policies are compiled,
+the certificates are in place and the caches have synced.`,
+		Example: `  # Next to a cluster, with certificates in ./certs
+  nsguard serve --kubeconfig ~/.kube/config --cert-dir ./certs --webhook-port 9443 --mode enforce
+
+  # In a cluster, as the Helm chart runs it
+  nsguard serve --cert-rotation --cert-secret nsguard/nsguard-webhook-tls \
+    --service-name nsguard-webhook --webhook-configuration nsguard --config /etc/nsguard/config.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return runServe(ctx, s, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.components, "components", []string{"webhook"}, "what to run: webhook")
+	f.StringVar(&o.mode, "mode", "", "enforce, warn or dryrun (default: the config's, else enforce)")
+	f.StringVar(&o.configPath, "config", "", "configuration file: mode, per-rule overrides, exclusions, break-glass groups, waivers (docs/operations.md)")
+	f.DurationVar(&o.budget, "decision-budget", webhook.DefaultBudget, "longest time a decision may take; past it the deletion is allowed with a warning (keep it well under the webhook's timeoutSeconds)")
+	f.StringVar(&o.contents, "namespace-contents", inventory.ContentsWatch, "how a namespace's objects are read: watch (metadata informers, memory) or list (LISTs at each decision, latency)")
+	f.StringVar(&o.certDir, "cert-dir", "", "directory with the serving certificate (tls.crt, tls.key), reloaded when it changes")
+	f.StringVar(&o.webhookHost, "webhook-host", "", "address the webhook listens on (default all)")
+	f.IntVar(&o.webhookPort, "webhook-port", 9443, "port of the webhook's HTTPS server")
+	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `address of the metrics endpoint ("0" disables it)`)
+	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	f.StringSliceVar(&o.self, "self", selfFromEnv(), "user names whose deletions are never checked (nsguard's own service account; default from POD_NAMESPACE and SERVICE_ACCOUNT)")
+	f.StringArrayVar(&o.policyDirs, "policy", nil, "directory or file of additional Rego policies (repeatable)")
+	f.StringArrayVar(&o.dataFiles, "data", nil, "JSON or YAML data file for the policies (repeatable); nsguard.config in it is configuration too")
+	f.IntVarP(&o.verbosity, "verbose", "v", 0, "log level: 0 decisions and errors, 1 inventory, 2 per snapshot")
+	f.BoolVar(&o.rotate, "cert-rotation", false, "generate and rotate the serving certificate with a CA kept in --cert-secret, and inject the CA into --webhook-configuration")
+	f.StringVar(&o.certSecret, "cert-secret", "", "NAMESPACE/NAME of the Secret that holds the CA and certificate (--cert-rotation)")
+	f.StringVar(&o.serviceName, "service-name", "", "name of the webhook's Service, in the Secret's namespace: the certificate is for NAME.NAMESPACE.svc (--cert-rotation)")
+	f.StringVar(&o.webhookName, "webhook-configuration", "nsguard", "name of the ValidatingWebhookConfiguration whose caBundle --cert-rotation keeps")
+	f.DurationVar(&o.certValidity, "cert-validity", 0, "lifetime of the rotated certificates (default: cert-controller's, 10 years for the CA, refreshed 90 days before expiry)")
+	f.StringVar(&o.loading.ExplicitPath, clientcmd.RecommendedConfigPathFlag, "", "path to the kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
+	clientcmd.BindOverrideFlags(o.overrides, f, clientcmd.RecommendedConfigOverrideFlags(""))
+	return cmd
+}
+
+// selfFromEnv is nsguard's own service account, as the chart passes it.
+func selfFromEnv() []string {
+	ns, sa := os.Getenv("POD_NAMESPACE"), os.Getenv("SERVICE_ACCOUNT")
+	if ns == "" || sa == "" {
+		return nil
+	}
+	return []string{"system:serviceaccount:" + ns + ":" + sa}
+}
+
+func (o *serveOptions) validate() error {
+	var errs []error
+	for _, c := range o.components {
+		if c != "webhook" {
+			errs = append(errs, fmt.Errorf("--components: unknown component %q (webhook)", c))
+		}
+	}
+	if o.budget <= 0 || o.budget > 30*time.Second {
+		errs = append(errs, fmt.Errorf("--decision-budget %s: want more than 0 and at most 30s (the API server's longest webhook timeout)", o.budget))
+	}
+	if o.rotate {
+		if ns, name, ok := strings.Cut(o.certSecret, "/"); !ok || ns == "" || name == "" {
+			errs = append(errs, fmt.Errorf("--cert-secret %q: want NAMESPACE/NAME", o.certSecret))
+		}
+		if o.serviceName == "" {
+			errs = append(errs, errors.New("--cert-rotation needs --service-name"))
+		}
+		if o.certDir == "" {
+			errs = append(errs, errors.New("--cert-rotation needs --cert-dir (where the rotated certificate is written)"))
+		}
+	} else if o.certDir == "" {
+		errs = append(errs, errors.New("--cert-dir is required (or --cert-rotation)"))
+	}
+	return errors.Join(errs...)
+}
+
+func runServe(ctx context.Context, s *streams, o *serveOptions) error {
+	if err := o.validate(); err != nil {
+		return withCode(exitUsage, err)
+	}
+	log := jsonLogger(s.ErrOut, o.verbosity)
+	ctrl.SetLogger(log)
+
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(o.loading, o.overrides).ClientConfig()
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("load kubeconfig: %w", err))
+	}
+	conf, err := loadServeConfig(o.configPath, o.dataFiles)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	engine, err := policies.New(ctx, policies.Options{PolicyDirs: o.policyDirs, DataFiles: o.dataFiles, Data: conf.Data()})
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("load policies: %w", err))
+	}
+	known := map[string]bool{}
+	for _, r := range engine.Rules() {
+		known[r.ID] = true
+	}
+	if err := conf.CheckRules(known); err != nil {
+		return withCode(exitUsage, err)
+	}
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("scheme: %w", err)
+	}
+	tlsMin := func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress: o.probeAddr,
+		WebhookServer: crwebhook.NewServer(crwebhook.Options{
+			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
+			CertName: "tls.crt", KeyName: "tls.key", TLSOpts: []func(*tls.Config){tlsMin},
+		}),
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+
+	cache, err := inventory.NewCache(cfg, inventory.CacheOptions{Contents: o.contents, Catalog: engine.Catalog(), Logger: log.WithName("inventory")})
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := mgr.Add(cacheRunnable{cache}); err != nil {
+		return err
+	}
+	metrics.Registry.MustRegister(cacheCollector{cache})
+
+	decider, err := webhook.NewDecider(webhook.Options{
+		Source: cache, Engine: engine, Config: conf, Mode: o.mode, Budget: o.budget, Self: o.self,
+		Catalog: engine.Catalog(), Metrics: webhook.NewMetrics(metrics.Registry), Logger: log.WithName("webhook"),
+	})
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	mgr.GetWebhookServer().Register(webhook.Path, webhook.NewWebhook(decider))
+
+	certsReady := make(chan struct{})
+	if o.rotate {
+		ns, name, _ := strings.Cut(o.certSecret, "/")
+		cr := &rotator.CertRotator{
+			SecretKey: types.NamespacedName{Namespace: ns, Name: name}, CertDir: o.certDir,
+			CAName: "nsguard-ca", CAOrganization: "nsguard", DNSName: o.serviceName + "." + ns + ".svc",
+			ExtraDNSNames: []string{o.serviceName, o.serviceName + "." + ns, o.serviceName + "." + ns + ".svc.cluster.local"},
+			IsReady:       certsReady, Webhooks: []rotator.WebhookInfo{{Name: o.webhookName, Type: rotator.Validating}},
+		}
+		if o.certValidity > 0 {
+			cr.CaCertDuration, cr.ServerCertDuration = o.certValidity, o.certValidity
+		}
+		if err := rotator.AddRotator(mgr, cr); err != nil {
+			return fmt.Errorf("certificate rotation: %w", err)
+		}
+	} else {
+		close(certsReady)
+	}
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	started := mgr.GetWebhookServer().StartedChecker()
+	if err := mgr.AddReadyzCheck("ready", func(req *http.Request) error {
+		select {
+		case <-certsReady:
+		default:
+			return errors.New("serving certificate not ready")
+		}
+		if !cache.Synced() {
+			return errors.New("caches not synced")
+		}
+		return started(req)
+	}); err != nil {
+		return err
+	}
+	log.Info("serving", "path", webhook.Path, "port", o.webhookPort, "mode", decider.Mode(), "budget", o.budget,
+		"namespaceContents", o.contents, "rules", len(known), "excluded", conf.Exclude.Namespaces, "breakGlassGroups", conf.BreakGlass.Groups)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// loadServeConfig reads nsguard.config from the data files, then the
+// --config file over it.
+func loadServeConfig(path string, dataFiles []string) (*webhook.Config, error) {
+	fromData, err := policies.ConfigFromData(dataFiles)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" && fromData != nil {
+		c, err := webhook.ParseConfig(fromData)
+		if err != nil {
+			return nil, fmt.Errorf("nsguard.config in --data: %w", err)
+		}
+		return c, nil
+	}
+	return webhook.LoadConfig(path)
+}
+
+// cacheRunnable runs the inventory cache under the manager, on every
+// replica (no leader election: every replica answers the API server).
+type cacheRunnable struct{ c *inventory.Cache }
+
+func (r cacheRunnable) Start(ctx context.Context) error {
+	if err := r.c.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (cacheRunnable) NeedLeaderElection() bool { return false }
+
+var _ manager.LeaderElectionRunnable = cacheRunnable{}
+
+// cacheCollector exports the cache's sizes as nsguard_cache_objects.
+type cacheCollector struct{ c *inventory.Cache }
+
+var cacheObjectsDesc = prometheus.NewDesc("nsguard_cache_objects", "Objects held by the inventory cache, by resource.", []string{"resource"}, nil)
+
+func (cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- cacheObjectsDesc }
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	for r, n := range c.c.Sizes() {
+		ch <- prometheus.MustNewConstMetric(cacheObjectsDesc, prometheus.GaugeValue, float64(n), r)
+	}
+}
+
+// jsonLogger logs one JSON object per line: decisions at level 0.
+func jsonLogger(w io.Writer, verbosity int) logr.Logger {
+	return funcr.NewJSON(func(obj string) { fmt.Fprintln(w, obj) }, funcr.Options{Verbosity: verbosity, LogTimestamp: true})
+}
