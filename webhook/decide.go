@@ -19,15 +19,15 @@ import (
 
 // Results of a decision, as logged and counted.
 const (
-	ResultAllowed     = "allowed"      // nothing found
-	ResultWarned      = "warned"       // allowed, with warnings
-	ResultDenied      = "denied"       // enforce, deny findings
-	ResultWouldDeny   = "would-deny"   // dryrun or warn mode: enforce would have denied
-	ResultBreakGlass  = "break-glass"  // deny findings, let through by break-glass
-	ResultTerminating = "terminating"  // already being deleted: not checked
-	ResultExcluded    = "excluded"     // excluded namespace: not checked
-	ResultSelf        = "self"         // nsguard's own request: not checked
-	ResultUnchecked   = "unchecked"    // no decision in time, or an error: allowed
+	ResultAllowed     = "allowed"     // nothing found
+	ResultWarned      = "warned"      // allowed, with warnings
+	ResultDenied      = "denied"      // enforce, deny findings
+	ResultWouldDeny   = "would-deny"  // dryrun or warn mode: enforce would have denied
+	ResultBreakGlass  = "break-glass" // deny findings, let through by break-glass
+	ResultTerminating = "terminating" // already being deleted: not checked
+	ResultExcluded    = "excluded"    // excluded namespace: not checked
+	ResultSelf        = "self"        // nsguard's own request: not checked
+	ResultUnchecked   = "unchecked"   // no decision in time, or an error: allowed
 )
 
 // DefaultBudget is how long a decision may take. The API server waits for
@@ -116,7 +116,7 @@ type Decision struct {
 	// Warnings are shown by kubectl, most important first.
 	Warnings []string
 	// Audit are audit annotations on the admission response.
-	Audit map[string]string
+	Audit  map[string]string
 	Result string
 	// Rules are the rules that found something (after overrides).
 	Rules []string
