@@ -51,6 +51,7 @@ $(K8S_BIN)/kube-apiserver:
 test: k8s-bin vet docs-check ## Run every test: unit, Rego, CLI, fuzz seeds, end-to-end against a real control plane.
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 500x ./lint
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 500x ./webhook
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane.
@@ -61,9 +62,10 @@ test-e2e: k8s-bin ## Run the end-to-end tests against a real control plane.
 	$(GO) test -count=1 -timeout 30m -v ./test/e2e/...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the manifest reader and the catalog parser longer (FUZZTIME=5m make fuzz).
+fuzz: ## Fuzz the manifest reader, the catalog parser and the webhook's handler longer (FUZZTIME=5m make fuzz).
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./lint
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policies/catalog
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./webhook
 
 ##@ Lint
 

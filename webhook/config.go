@@ -5,6 +5,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -48,7 +49,7 @@ type Config struct {
 	// Mode is enforce, warn or dryrun (the --mode flag overrides it).
 	Mode string `json:"mode,omitempty"`
 	// Rules override a rule's severity: deny, warn or off.
-	Rules map[string]string `json:"rules,omitempty"`
+	Rules map[string]RuleSetting `json:"rules,omitempty"`
 	// Exclude lists the namespaces never checked, by name or labels.
 	Exclude Exclude `json:"exclude,omitempty"`
 	// BreakGlass names the groups whose members may delete a namespace
@@ -60,6 +61,27 @@ type Config struct {
 	// denies. Rules listed here are lowered to a warning that names the
 	// waiver. Lint honours every waiver; it runs on the owner's manifests.
 	Waivers Waivers `json:"waivers,omitempty"`
+}
+
+// RuleSetting is deny, warn or off. YAML 1.1 reads an unquoted off as
+// false: that is off too.
+type RuleSetting string
+
+// UnmarshalJSON takes a string, or false for off.
+func (r *RuleSetting) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" {
+		*r = RuleOff
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want deny, warn or off, got %s", b)
+	}
+	if s == "false" { // sigs.k8s.io/yaml turns an unquoted off into "false"
+		s = RuleOff
+	}
+	*r = RuleSetting(s)
+	return nil
 }
 
 // Exclude selects namespaces the webhook does not check.
@@ -115,7 +137,7 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("mode %q: want enforce, warn or dryrun", c.Mode))
 	}
 	for id, v := range c.Rules {
-		switch v {
+		switch string(v) {
 		case RuleDeny, RuleWarn, RuleOff:
 		default:
 			errs = append(errs, fmt.Errorf("rules.%s: %q: want deny, warn or off", id, v))
@@ -190,7 +212,7 @@ func (c *Config) waivable(rule string) bool {
 func (c *Config) Data() map[string]any {
 	rules := map[string]any{}
 	for k, v := range c.Rules {
-		rules[k] = v
+		rules[k] = string(v)
 	}
 	groups := make([]any, 0, len(c.BreakGlass.Groups))
 	for _, g := range c.BreakGlass.Groups {

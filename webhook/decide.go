@@ -223,7 +223,7 @@ func (d *Decider) applyConfig(all []policies.Finding, ns string) []policies.Find
 		if !f.Concerns(ns) {
 			continue
 		}
-		switch d.opts.Config.Rules[f.Rule] {
+		switch string(d.opts.Config.Rules[f.Rule]) {
 		case RuleOff:
 			continue
 		case RuleWarn:
