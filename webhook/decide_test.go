@@ -176,14 +176,14 @@ func TestDecide(t *testing.T) {
 		{name: "break-glass with no group configured", ns: namespace("shop", breakGlass), req: alice, listed: true,
 			result: ResultDenied, message: []string{"no break-glass group is configured"}},
 		{name: "an incomplete snapshot says what was not checked and denies on what it saw", ns: namespace("shop"), req: bob, listed: true,
-			src: &fakeSource{docs: operatorInNamespace, incomplete: "objects of 1 resource type not listed: forbidden (secrets)"},
+			src:    &fakeSource{docs: operatorInNamespace, incomplete: "objects of 1 resource type not listed: forbidden (secrets)"},
 			result: ResultDenied, warnings: []string{"nsguard could not check everything in shop: objects of 1 resource type not listed"}},
 		{name: "a source that fails allows, saying so", ns: namespace("shop"), req: bob, listed: true, src: &fakeSource{err: errors.New("connection refused")},
 			allowed: true, result: ResultUnchecked, warnings: []string{"could not read the namespace (connection refused); deletion of shop not checked"}},
 		{name: "a source slower than the budget allows, saying so", ns: namespace("shop"), req: bob, listed: true, src: &fakeSource{docs: operatorInNamespace, delay: time.Minute},
 			allowed: true, result: ResultUnchecked, warnings: []string{"deletion of shop not checked"}},
 		{name: "a healthy namespace is allowed silently", ns: namespace("shop"), req: bob, listed: true,
-			src: &fakeSource{docs: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}"},
+			src:     &fakeSource{docs: "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}"},
 			allowed: true, result: ResultAllowed},
 	}
 	for _, tc := range cases {

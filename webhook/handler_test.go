@@ -20,7 +20,7 @@ func review(op admissionv1.Operation, resource metav1.GroupVersionResource, kind
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
 		Request: &admissionv1.AdmissionRequest{
 			UID: "3a7c", Kind: kind, Resource: resource, Operation: op, Name: "shop",
-			UserInfo:  authenticationv1.UserInfo{Username: "bob", Groups: []string{"developers"}},
+			UserInfo: authenticationv1.UserInfo{Username: "bob", Groups: []string{"developers"}},
 		},
 	}
 	if old != "" {
