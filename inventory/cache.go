@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/nsguard/nsguard/policies/catalog"
 )
@@ -42,6 +43,12 @@ type CacheOptions struct {
 	// DiscoveryRefresh is how often discovery is read again even when no
 	// CRD or APIService changed (default 5m).
 	DiscoveryRefresh time.Duration
+	// QPS and Burst bound the requests of the whole process (one limiter
+	// shared by every client; default 50 and 100): the informers' LISTs
+	// at start, discovery, and the LISTs of ContentsList. Priority and
+	// fairness on the API server protects it too.
+	QPS   float32
+	Burst int
 	// Now is this machine's clock (default time.Now); liveness is judged
 	// on the API server's, learnt from its responses.
 	Now    func() time.Time
@@ -64,6 +71,12 @@ func (o CacheOptions) withDefaults() (CacheOptions, error) {
 	}
 	if o.DiscoveryRefresh <= 0 {
 		o.DiscoveryRefresh = 5 * time.Minute
+	}
+	if o.QPS <= 0 {
+		o.QPS = 50
+	}
+	if o.Burst <= 0 {
+		o.Burst = 100
 	}
 	if o.Logger.GetSink() == nil {
 		o.Logger = logr.Discard()
@@ -131,7 +144,7 @@ func NewCache(cfg *rest.Config, opts CacheOptions) (*Cache, error) {
 		return nil, fmt.Errorf("inventory cache: %w", err)
 	}
 	clock := NewServerClock(opts.Now)
-	clients, err := newClusterClients(cfg, clock)
+	clients, err := newClusterClients(cfg, clock, flowcontrol.NewTokenBucketRateLimiter(opts.QPS, opts.Burst))
 	if err != nil {
 		return nil, fmt.Errorf("inventory cache: %w", err)
 	}

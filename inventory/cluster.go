@@ -114,7 +114,7 @@ func FromCluster(ctx context.Context, cfg *rest.Config, namespace string, opts C
 	}
 	began := time.Now()
 	clock := NewServerClock(opts.Now)
-	clients, err := newClusterClients(cfg, clock)
+	clients, err := newClusterClients(cfg, clock, nil)
 	if err != nil {
 		return nil, fmt.Errorf("inventory from cluster: %w", err)
 	}

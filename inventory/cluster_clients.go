@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // userAgent names nsguard in the API server's audit log and metrics.
@@ -62,11 +63,17 @@ func readBurstConfig(cfg *rest.Config) *rest.Config {
 	return c
 }
 
-func newClusterClients(in *rest.Config, clock *ServerClock) (*clusterClients, error) {
+// newClusterClients builds the clients of one source on one HTTP client.
+// A nil limiter gives the unthrottled burst of a one-shot snapshot; a
+// long-lived process passes one limiter that every client shares.
+func newClusterClients(in *rest.Config, clock *ServerClock, limiter flowcontrol.RateLimiter) (*clusterClients, error) {
 	if in == nil {
 		return nil, fmt.Errorf("no client configuration")
 	}
 	cfg := readBurstConfig(in)
+	if limiter != nil {
+		cfg.RateLimiter = limiter
+	}
 	if clock != nil {
 		cfg.Wrap(clock.Wrap)
 	}

@@ -159,7 +159,7 @@ func TestProtobufPagesMatchJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clients, err := newClusterClients(cp.Config, nil)
+	clients, err := newClusterClients(cp.Config, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
