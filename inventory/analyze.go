@@ -127,6 +127,11 @@ func newAnalysis(s *Snapshot, cat *catalog.Catalog, now time.Time) *analysis {
 			}
 		}
 	}
+	for _, bs := range a.bindings {
+		for i := range bs {
+			bs[i].role = a.roleOf(&bs[i])
+		}
+	}
 	a.aggregate(aggregated)
 	a.buildUnits(workloads, pods)
 	return a
@@ -327,16 +332,17 @@ func (a *analysis) resolve(f *FinalizerFact) {
 	bindings := a.bindingsFor(f.Namespace)
 	for _, gk := range f.Kinds {
 		ref := kinds[gk]
-		q := request{group: ref.Group, resource: ref.Resource, names: names[gk], spec: f.Spec}
-		if q.resource == "" {
-			q.resource = guessResource(ref.Group, ref.Kind)
+		resource := ref.Resource
+		if resource == "" {
+			resource = guessResource(ref.Group, ref.Kind)
 		}
+		q := newRequest(ref.Group, resource, names[gk], f.Spec)
 		what := groupResource(q.group, q.resource)
 		if f.Spec {
 			what = "namespaces/finalize"
 		}
 		for _, b := range bindings {
-			r := a.roleOf(b)
+			r := b.role
 			if r == nil || r.generic {
 				continue
 			}

@@ -32,6 +32,16 @@ type role struct {
 	// an aggregationRule that selects those labels); a grant through it
 	// to a person (a User or Group) does not count.
 	userFacing bool
+	// granted memoises grants: every binding to the role asks the same
+	// questions for each finalizer of its namespaces and the cluster's.
+	granted map[grantKey]int
+}
+
+// grantKey is what the answer of role.grants depends on. names is set only
+// when a rule with resourceNames could cover the request.
+type grantKey struct {
+	group, resource, names string
+	spec                   bool
 }
 
 type binding struct {
@@ -40,6 +50,9 @@ type binding struct {
 	roleKind  string
 	roleName  string
 	subjects  []rbacv1.Subject
+	// role is the role it refers to (see roleOf), set once every role is
+	// known.
+	role *role
 }
 
 func newRole(o *Object, cluster bool) *role {
@@ -106,7 +119,7 @@ func newBinding(o *Object) binding {
 
 // roleOf returns the role a binding refers to, nil when it is not in the
 // snapshot (a binding to a missing role grants nothing).
-func (a *analysis) roleOf(b binding) *role {
+func (a *analysis) roleOf(b *binding) *role {
 	switch b.roleKind {
 	case "ClusterRole":
 		return a.clusterRoles[b.roleName]
@@ -127,17 +140,48 @@ type request struct {
 	// spec: the namespace's spec.finalizers, which only the finalize
 	// subresource changes.
 	spec bool
+	// wants are the rules the request is made of; groups, resources and
+	// verbs are the values an owner rule must hold one of to cover any of
+	// them (see mayCover).
+	wants                    []rbacv1.PolicyRule
+	groups, resources, verbs []string
 }
 
-func (q request) rules() []rbacv1.PolicyRule {
-	if q.spec {
-		return []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces/finalize"}, Verbs: []string{"update"}}}
+func newRequest(group, resource string, names []string, spec bool) request {
+	q := request{group: group, resource: resource, names: names, spec: spec}
+	if spec {
+		q.wants = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces/finalize"}, Verbs: []string{"update"}}}
+	} else {
+		q.wants = []rbacv1.PolicyRule{
+			{APIGroups: []string{group}, Resources: []string{resource}, Verbs: []string{"update"}},
+			{APIGroups: []string{group}, Resources: []string{resource}, Verbs: []string{"patch"}},
+			{APIGroups: []string{group}, Resources: []string{resource + "/finalizers"}, Verbs: []string{"update"}},
+		}
 	}
-	return []rbacv1.PolicyRule{
-		{APIGroups: []string{q.group}, Resources: []string{q.resource}, Verbs: []string{"update"}},
-		{APIGroups: []string{q.group}, Resources: []string{q.resource}, Verbs: []string{"patch"}},
-		{APIGroups: []string{q.group}, Resources: []string{q.resource + "/finalizers"}, Verbs: []string{"update"}},
+	q.groups = []string{rbacv1.APIGroupAll}
+	q.resources = []string{rbacv1.ResourceAll}
+	q.verbs = []string{rbacv1.VerbAll}
+	for _, w := range q.wants {
+		q.groups = appendNew(q.groups, w.APIGroups...)
+		q.verbs = appendNew(q.verbs, w.Verbs...)
+		for _, res := range w.Resources {
+			q.resources = appendNew(q.resources, res)
+			// Covers lets "*/sub" cover the subresource sub of any resource.
+			if _, sub, ok := strings.Cut(res, "/"); ok {
+				q.resources = appendNew(q.resources, "*/"+sub)
+			}
+		}
 	}
+	return q
+}
+
+func appendNew(l []string, ss ...string) []string {
+	for _, s := range ss {
+		if !contains(l, s) {
+			l = append(l, s)
+		}
+	}
+	return l
 }
 
 // Grant strengths.
@@ -149,10 +193,38 @@ const (
 
 // grants tells how a role lets its subjects make the request, using
 // Kubernetes' own rule matching (wildcards, subresources, resourceNames).
+// Rules that cannot cover the request (mayCover) are not matched at all,
+// and the answer is remembered per role and request.
 func (r *role) grants(q request) int {
+	k := grantKey{group: q.group, resource: q.resource, spec: q.spec}
+	candidates, named := 0, false
+	for i := range r.rules {
+		if mayCover(&r.rules[i], q) {
+			candidates++
+			named = named || len(r.rules[i].ResourceNames) > 0
+		}
+	}
+	if candidates == 0 {
+		return grantNone
+	}
+	if named {
+		k.names = strings.Join(q.names, "\x00")
+	}
+	if g, ok := r.granted[k]; ok {
+		return g
+	}
+	g := r.match(q)
+	if r.granted == nil {
+		r.granted = map[grantKey]int{}
+	}
+	r.granted[k] = g
+	return g
+}
+
+func (r *role) match(q request) int {
 	best := grantNone
 	for _, owner := range r.rules {
-		if !coversAny(owner, q) {
+		if !mayCover(&owner, q) || !coversAny(owner, q) {
 			continue
 		}
 		if contains(owner.APIGroups, rbacv1.APIGroupAll) && contains(owner.Resources, rbacv1.ResourceAll) {
@@ -164,9 +236,18 @@ func (r *role) grants(q request) int {
 	return best
 }
 
+// mayCover is false when the rule cannot cover any rule of the request,
+// whatever its resource names: Covers needs one of the request's groups,
+// verbs and resources (or their wildcards) among the rule's.
+func mayCover(owner *rbacv1.PolicyRule, q request) bool {
+	return containsAny(owner.Verbs, q.verbs...) &&
+		containsAny(owner.APIGroups, q.groups...) &&
+		containsAny(owner.Resources, q.resources...)
+}
+
 func coversAny(owner rbacv1.PolicyRule, q request) bool {
 	owners := []rbacv1.PolicyRule{owner}
-	for _, want := range q.rules() {
+	for _, want := range q.wants {
 		if ok, _ := rbacvalidation.Covers(owners, []rbacv1.PolicyRule{want}); ok {
 			return true
 		}
