@@ -197,10 +197,6 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: o.probeAddr,
-		WebhookServer: crwebhook.NewServer(crwebhook.Options{
-			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
-			CertName: "tls.crt", KeyName: "tls.key", TLSOpts: []func(*tls.Config){tlsMin},
-		}),
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -222,9 +218,16 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	mgr.GetWebhookServer().Register(webhook.Path, webhook.NewWebhook(decider))
+	server := crwebhook.NewServer(crwebhook.Options{
+		Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
+		CertName: "tls.crt", KeyName: "tls.key", TLSOpts: []func(*tls.Config){tlsMin},
+	})
+	server.Register(webhook.Path, webhook.NewWebhook(decider))
 
 	certsReady := make(chan struct{})
+	if err := mgr.Add(webhookRunnable{server: server, certsReady: certsReady}); err != nil {
+		return err
+	}
 	if o.rotate {
 		ns, name, _ := strings.Cut(o.certSecret, "/")
 		cr := &rotator.CertRotator{
@@ -246,7 +249,7 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	started := mgr.GetWebhookServer().StartedChecker()
+	started := server.StartedChecker()
 	if err := mgr.AddReadyzCheck("ready", func(req *http.Request) error {
 		select {
 		case <-certsReady:
@@ -284,6 +287,25 @@ func loadServeConfig(path string, dataFiles []string) (*webhook.Config, error) {
 	}
 	return webhook.LoadConfig(path)
 }
+
+// webhookRunnable starts the webhook's HTTPS server once its certificate is
+// in place (the rotator writes it after the manager starts), on every
+// replica.
+type webhookRunnable struct {
+	server     crwebhook.Server
+	certsReady <-chan struct{}
+}
+
+func (r webhookRunnable) Start(ctx context.Context) error {
+	select {
+	case <-r.certsReady:
+	case <-ctx.Done():
+		return nil
+	}
+	return r.server.Start(ctx)
+}
+
+func (webhookRunnable) NeedLeaderElection() bool { return false }
 
 // cacheRunnable runs the inventory cache under the manager, on every
 // replica (no leader election: every replica answers the API server).

@@ -453,6 +453,9 @@ func checkBinaries(dir string, names []string) error {
 		strings.Join(missing, ", "), dir, src)
 }
 
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (string, error) { return freePort() }
+
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
