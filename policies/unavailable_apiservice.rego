@@ -8,6 +8,9 @@
 #   (NamespaceDeletionDiscoveryFailure), so this stalls the deletion of EVERY
 #   namespace, not only this one. Fix: make the backing service available
 #   again, or, if its extension was uninstalled, delete the APIService.
+#   It denies when the namespace is already Terminating (it is stalled now)
+#   and warns before a deletion: an APIService that is down for a while
+#   delays deletions until it is back, and the deletion may go through then.
 # custom:
 #   id: unavailable-apiservice
 #   severity: deny
@@ -61,10 +64,16 @@ findings contains f if {
 			]),
 			"object": _ref(name),
 			"namespace": k8s.target,
+			"severity": _severity,
 		},
 		_fix(name),
 	)
 }
+
+# Stalled now (deny), or a delay for a deletion not started yet (warn).
+_severity := "deny" if input.namespaces[k8s.target].phase == "Terminating"
+
+_severity := "warn" if not input.namespaces[k8s.target].phase == "Terminating"
 
 _namespace_text := sprintf("namespace %s", [k8s.target]) if k8s.target != ""
 

@@ -24,6 +24,18 @@ test_condition_false if {
 	not f.actions
 }
 
+test_warns_before_a_deletion_and_denies_a_stalled_one if {
+	active := rule.findings with input as testing.cluster({"target": "apps", "objects": [apiservice("False")]})
+	some a in active
+	a.severity == "warn"
+	stalled := rule.findings with input as testing.cluster({
+		"target": "apps", "objects": [apiservice("False")],
+		"namespaces": {"apps": {"name": "apps", "phase": "Terminating"}},
+	})
+	some s in stalled
+	s.severity == "deny"
+}
+
 test_available if {
 	fs := rule.findings with input as testing.cluster({"target": "apps", "objects": [apiservice("True")]})
 	count(fs) == 0
