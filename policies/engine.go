@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
@@ -76,6 +77,8 @@ type Engine struct {
 	// the live rules. See evalAll.
 	lint    []preparedRules
 	cluster []preparedRules
+	// veto is data.nsguard.remediation.veto, nil when no policy defines it.
+	veto *rego.PreparedEvalQuery
 }
 
 // New loads and compiles the built-in and user policies once.
@@ -111,6 +114,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 
 	e := &Engine{rules: rules, catalog: cat}
 	store := storeFor(data)
+	if e.veto, err = prepareVeto(ctx, compiler, store); err != nil {
+		return nil, err
+	}
 
 	for i := range e.rules {
 		r := &e.rules[i]
