@@ -18,7 +18,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -27,8 +30,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/nsguard/nsguard/actions"
 	"github.com/nsguard/nsguard/inventory"
 	"github.com/nsguard/nsguard/policies"
+	"github.com/nsguard/nsguard/remediate"
 	"github.com/nsguard/nsguard/webhook"
 )
 
@@ -52,6 +57,18 @@ type serveOptions struct {
 	serviceName  string
 	webhookName  string
 	certValidity time.Duration
+
+	remediation         string
+	remediationActions  []string
+	remediationDefault  string
+	stuckAfter          time.Duration
+	controllerGoneAfter time.Duration
+	allowFinalizers     []string
+	stateNamespace      string
+	stateName           string
+	actionQPS           float32
+	leaderElect         bool
+	leaderElectionNS    string
 
 	loading   *clientcmd.ClientConfigLoadingRules
 	overrides *clientcmd.ConfigOverrides
@@ -102,7 +119,7 @@ the certificates are in place and the caches have synced.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"webhook"}, "what to run: webhook")
+	f.StringSliceVar(&o.components, "components", []string{"webhook", "remediator"}, "what to run: webhook, remediator, or both")
 	f.StringVar(&o.mode, "mode", "", "enforce, warn or dryrun (default: the config's, else enforce)")
 	f.StringVar(&o.configPath, "config", "", "configuration file: mode, per-rule overrides, exclusions, break-glass groups, waivers (docs/operations.md)")
 	f.DurationVar(&o.budget, "decision-budget", webhook.DefaultBudget, "longest time a decision may take; past it the deletion is allowed with a warning (keep it well under the webhook's timeoutSeconds)")
@@ -121,6 +138,16 @@ the certificates are in place and the caches have synced.`,
 	f.StringVar(&o.serviceName, "service-name", "", "name of the webhook's Service, in the Secret's namespace: the certificate is for NAME.NAMESPACE.svc (--cert-rotation)")
 	f.StringVar(&o.webhookName, "webhook-configuration", "nsguard", "name of the ValidatingWebhookConfiguration whose caBundle --cert-rotation keeps")
 	f.DurationVar(&o.certValidity, "cert-validity", 0, "lifetime of the rotated certificates (default: cert-controller's, 10 years for the CA, refreshed 90 days before expiry)")
+	f.StringVar(&o.remediation, "remediation", remediate.ModeDryRun, "remediator mode: off (metrics only), dryrun (Events saying what it would do) or on")
+	f.StringSliceVar(&o.remediationActions, "remediation-actions", nil, "action types the remediator may run: remove-finalizer, delete-apiservice, delete-object, delete-webhook-configuration, patch-webhook-failure-policy (default none)")
+	f.StringVar(&o.remediationDefault, "remediation-default", remediate.LabelDisabled, "remediation for namespaces without the label nsguard.io/remediation: enabled or disabled")
+	f.DurationVar(&o.stuckAfter, "stuck-after", remediate.DefaultStuckAfter, "how long a namespace must be Terminating, with something left, to count as stuck")
+	f.DurationVar(&o.controllerGoneAfter, "controller-gone-after", remediate.DefaultControllerGoneAfter, "how long a finalizer's controller must have been proven absent before the finalizer is removed (tracked across restarts)")
+	f.StringSliceVar(&o.allowFinalizers, "allow-finalizer", nil, "finalizers (names or catalog ids) that may be removed although the catalog says removing them leaks something, or does not know them")
+	f.StringVar(&o.stateNamespace, "state-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the remediator's state ConfigMap and leader-election Lease (default POD_NAMESPACE)")
+	f.StringVar(&o.stateName, "state-configmap", "nsguard-remediator-state", "name of the ConfigMap where the remediator remembers since when each controller has been absent")
+	f.Float32Var(&o.actionQPS, "remediation-qps", 1, "actions per second across all namespaces")
+	f.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among replicas: only the leader remediates (the webhook serves on every replica)")
 	f.StringVar(&o.loading.ExplicitPath, clientcmd.RecommendedConfigPathFlag, "", "path to the kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
 	clientcmd.BindOverrideFlags(o.overrides, f, clientcmd.RecommendedConfigOverrideFlags(""))
 	return cmd
@@ -135,12 +162,47 @@ func selfFromEnv() []string {
 	return []string{"system:serviceaccount:" + ns + ":" + sa}
 }
 
+func (o *serveOptions) has(component string) bool {
+	for _, c := range o.components {
+		if c == component {
+			return true
+		}
+	}
+	return false
+}
+
 func (o *serveOptions) validate() error {
 	var errs []error
 	for _, c := range o.components {
-		if c != "webhook" {
-			errs = append(errs, fmt.Errorf("--components: unknown component %q (webhook)", c))
+		if c != "webhook" && c != "remediator" {
+			errs = append(errs, fmt.Errorf("--components: unknown component %q (webhook, remediator)", c))
 		}
+	}
+	if len(o.components) == 0 {
+		errs = append(errs, errors.New("--components: nothing to run"))
+	}
+	if o.has("remediator") {
+		switch o.remediation {
+		case remediate.ModeOff, remediate.ModeDryRun, remediate.ModeOn:
+		default:
+			errs = append(errs, fmt.Errorf("--remediation %q: want off, dryrun or on", o.remediation))
+		}
+		switch o.remediationDefault {
+		case remediate.LabelEnabled, remediate.LabelDisabled:
+		default:
+			errs = append(errs, fmt.Errorf("--remediation-default %q: want enabled or disabled", o.remediationDefault))
+		}
+		for _, a := range o.remediationActions {
+			if _, err := actions.ParseType(a); err != nil {
+				errs = append(errs, fmt.Errorf("--remediation-actions: %w", err))
+			}
+		}
+		if o.stateNamespace == "" {
+			errs = append(errs, errors.New("the remediator needs --state-namespace (or POD_NAMESPACE)"))
+		}
+	}
+	if !o.has("webhook") {
+		return errors.Join(errs...)
 	}
 	if o.budget <= 0 || o.budget > 30*time.Second {
 		errs = append(errs, fmt.Errorf("--decision-budget %s: want more than 0 and at most 30s (the API server's longest webhook timeout)", o.budget))
@@ -194,9 +256,14 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	}
 	tlsMin := func(c *tls.Config) { c.MinVersion = tls.VersionTLS12 }
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress: o.probeAddr,
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.has("remediator") && o.leaderElect,
+		LeaderElectionID:        "nsguard-remediator",
+		LeaderElectionNamespace: o.stateNamespace,
+		// The remediator stops acting at once when it loses leadership.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -211,24 +278,35 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	}
 	metrics.Registry.MustRegister(cacheCollector{cache})
 
-	decider, err := webhook.NewDecider(webhook.Options{
-		Source: cache, Engine: engine, Config: conf, Mode: o.mode, Budget: o.budget, Self: o.self,
-		Catalog: engine.Catalog(), Metrics: webhook.NewMetrics(metrics.Registry), Logger: log.WithName("webhook"),
-	})
-	if err != nil {
-		return withCode(exitUsage, err)
+	if o.has("remediator") {
+		if err := addRemediator(mgr, cfg, o, cache, engine, log.WithName("remediator")); err != nil {
+			return err
+		}
 	}
-	server := crwebhook.NewServer(crwebhook.Options{
-		Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
-		CertName: "tls.crt", KeyName: "tls.key", TLSOpts: []func(*tls.Config){tlsMin},
-	})
-	server.Register(webhook.Path, webhook.NewWebhook(decider))
 
 	certsReady := make(chan struct{})
-	if err := mgr.Add(webhookRunnable{server: server, certsReady: certsReady}); err != nil {
-		return err
+	var started func(*http.Request) error
+	if o.has("webhook") {
+		decider, err := webhook.NewDecider(webhook.Options{
+			Source: cache, Engine: engine, Config: conf, Mode: o.mode, Budget: o.budget, Self: o.self,
+			Catalog: engine.Catalog(), Metrics: webhook.NewMetrics(metrics.Registry), Logger: log.WithName("webhook"),
+		})
+		if err != nil {
+			return withCode(exitUsage, err)
+		}
+		server := crwebhook.NewServer(crwebhook.Options{
+			Host: o.webhookHost, Port: o.webhookPort, CertDir: o.certDir,
+			CertName: "tls.crt", KeyName: "tls.key", TLSOpts: []func(*tls.Config){tlsMin},
+		})
+		server.Register(webhook.Path, webhook.NewWebhook(decider))
+		if err := mgr.Add(webhookRunnable{server: server, certsReady: certsReady}); err != nil {
+			return err
+		}
+		started = server.StartedChecker()
+		log.Info("webhook", "path", webhook.Path, "port", o.webhookPort, "mode", decider.Mode(), "budget", o.budget,
+			"namespaceContents", o.contents, "excluded", conf.Exclude.Namespaces, "breakGlassGroups", conf.BreakGlass.Groups)
 	}
-	if o.rotate {
+	if o.rotate && o.has("webhook") {
 		ns, name, _ := strings.Cut(o.certSecret, "/")
 		cr := &rotator.CertRotator{
 			SecretKey: types.NamespacedName{Namespace: ns, Name: name}, CertDir: o.certDir,
@@ -249,7 +327,6 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
-	started := server.StartedChecker()
 	if err := mgr.AddReadyzCheck("ready", func(req *http.Request) error {
 		select {
 		case <-certsReady:
@@ -259,16 +336,49 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 		if !cache.Synced() {
 			return errors.New("caches not synced")
 		}
-		return started(req)
+		if started != nil {
+			return started(req)
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
-	log.Info("serving", "path", webhook.Path, "port", o.webhookPort, "mode", decider.Mode(), "budget", o.budget,
-		"namespaceContents", o.contents, "rules", len(known), "excluded", conf.Exclude.Namespaces, "breakGlassGroups", conf.BreakGlass.Groups)
+	log.Info("serving", "components", o.components, "rules", len(known))
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// addRemediator sets up the reconciler of stuck namespaces.
+func addRemediator(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, cache *inventory.Cache, engine *policies.Engine, log logr.Logger) error {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("remediator client: %w", err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("remediator client: %w", err)
+	}
+	types := make([]actions.Type, 0, len(o.remediationActions))
+	for _, a := range o.remediationActions {
+		types = append(types, actions.Type(a))
+	}
+	r, err := remediate.NewReconciler(remediate.Options{
+		Source: cache, Engine: engine,
+		Executor: &remediate.Executor{Client: dyn, FieldManager: "nsguard-remediator"},
+		State:    &remediate.StateStore{Client: kube, Namespace: o.stateNamespace, Name: o.stateName},
+		Recorder: mgr.GetEventRecorder("nsguard-remediator"),
+		Mode:     o.remediation, Actions: types, DefaultEnabled: o.remediationDefault == remediate.LabelEnabled,
+		StuckAfter: o.stuckAfter, ControllerGoneAfter: o.controllerGoneAfter, AllowFinalizers: o.allowFinalizers,
+		ClusterQPS: o.actionQPS, Now: cache.Clock().Now, Metrics: remediate.NewMetrics(metrics.Registry), Logger: log,
+	})
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	log.Info("remediator", "mode", o.remediation, "actions", o.remediationActions, "default", o.remediationDefault,
+		"stuckAfter", o.stuckAfter, "controllerGoneAfter", o.controllerGoneAfter, "allowFinalizers", o.allowFinalizers)
+	return r.SetupWithManager(mgr)
 }
 
 // loadServeConfig reads nsguard.config from the data files, then the

@@ -59,7 +59,7 @@ func TestWebhookCertificateRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command(filepath.Join(nsguardBinary(t), "nsguard"), "serve", "--kubeconfig", cp.Kubeconfig(),
+	cmd := exec.Command(filepath.Join(nsguardBinary(t), "nsguard"), "serve", "--components", "webhook", "--kubeconfig", cp.Kubeconfig(),
 		"--cert-rotation", "--cert-secret", ns+"/nsguard-webhook-tls", "--service-name", "nsguard-webhook",
 		"--webhook-configuration", vwcName, "--cert-dir", certDir,
 		"--webhook-host", "127.0.0.1", "--webhook-port", port, "--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:"+probe)

@@ -34,7 +34,7 @@ func startWebhook(t *testing.T, cp *controlplane.ControlPlane, name string, args
 	t.Helper()
 	bin := filepath.Join(nsguardBinary(t), "nsguard")
 	w, err := cp.StartWebhook(t.Context(), controlplane.WebhookOptions{
-		Binary: bin, Name: "nsguard-e2e-" + name, Selector: map[string]string{webhookLabel: name}, Args: args,
+		Binary: bin, Name: "nsguard-e2e-" + name, Selector: map[string]string{webhookLabel: name}, Args: append([]string{"--components", "webhook"}, args...),
 	})
 	if err != nil {
 		t.Fatalf("start webhook %s: %v", name, err)
