@@ -37,21 +37,25 @@ findings contains f if {
 
 	# Computed once per finalizer: a fact can have dozens of handlers (every
 	# operator whose ClusterRole may update the kind), and comparing each
-	# with all the others would be quadratic.
-	handlers := _qualified(fact)
-	elsewhere := count([x | some x in handlers; _runs_in(x) != ns]) > 0
-	some h in handlers
-	_runs_in(h) == ns
+	# with all the others would be quadratic. What the findings of one fact
+	# share is computed once too, and only for a fact that has one.
+	placed := [[h, where] | some h in _qualified(fact); where := _runs_in(h)]
+	local := [h | some [h, where] in placed; where == ns]
+	count(local) > 0
+	elsewhere := count([1 | some [_, where] in placed; where != ns]) > 0
+	what := sprintf("removes finalizer %s from %s in namespace %s, where it runs", [fact.finalizer, _count_text(fact), ns])
+	fix := _fact_fix(fact)
+	actions := _actions(fact)
+	some h in local
+	name := k8s.describe(h.workload)
+	wildcard := _wildcard_only_flag(h)
 	f := {
-		"msg": sprintf(
-			"%s removes finalizer %s from %s in namespace %s, where it runs%s: %s. %s",
-			[k8s.describe(h.workload), fact.finalizer, _count_text(fact), ns, _caveat(h, elsewhere), _why, _fact_fix(fact)],
-		),
-		"summary": _summary(h.workload, fact.finalizer),
-		"severity": _severity(h, elsewhere),
+		"msg": sprintf("%s %s%s: %s. %s", [name, what, _caveat(wildcard, elsewhere), _why, fix]),
+		"summary": _summary(name, fact.finalizer),
+		"severity": _severity(wildcard, elsewhere),
 		"object": h.workload,
 		"namespace": ns,
-		"actions": _actions(fact),
+		"actions": actions,
 	}
 }
 
@@ -61,18 +65,14 @@ _runs_in(h) := object.get(h, "namespace", object.get(h.workload, "namespace", ""
 # Catalog evidence (workload labels, or a Lease the catalog names) beats
 # RBAC inference: when a handler was found through the catalog, the
 # RBAC-only ones are ignored.
+#
+# A handler found both ways appears twice: the findings are a set, and a
+# test of each value of via against a literal set is several times cheaper
+# than a function call (or a rule lookup) per handler.
 _qualified(fact) := strong if {
-	strong := [h | some h in object.get(fact, "handlers", []); _catalog_evidence(h)]
+	strong := [h | some h in object.get(fact, "handlers", []); some v in h.via; v in {"catalog", "lease"}]
 	count(strong) > 0
-} else := [h | some h in object.get(fact, "handlers", []); _rbac_evidence(h)]
-
-_catalog_evidence(h) if "catalog" in h.via
-
-_catalog_evidence(h) if "lease" in h.via
-
-_rbac_evidence(h) if "rbac" in h.via
-
-_rbac_evidence(h) if "rbac-wildcard" in h.via
+} else := [h | some h in object.get(fact, "handlers", []); some v in h.via; v in {"rbac", "rbac-wildcard"}]
 
 _wildcard_only(h) if {
 	"rbac-wildcard" in h.via
@@ -81,18 +81,24 @@ _wildcard_only(h) if {
 	not "rbac" in h.via
 }
 
+# _wildcard_only_flag(h): _wildcard_only as a boolean, so that what depends
+# on it is computed once per value rather than once per handler.
+_wildcard_only_flag(h) if {
+	_wildcard_only(h)
+} else := false
+
 # A warning rather than a denial: before 1.34 it is a race; a wildcard is
 # weak evidence; another qualified handler outside the namespace may be the
 # one that removes the finalizer.
 _weak(_, _) if not k8s.pods_deleted_first
 
-_weak(h, _) if _wildcard_only(h)
+_weak(true, _)
 
 _weak(_, true)
 
-_severity(h, elsewhere) := "warn" if _weak(h, elsewhere)
+_severity(wildcard, elsewhere) := "warn" if _weak(wildcard, elsewhere)
 
-_severity(h, elsewhere) := "deny" if not _weak(h, elsewhere)
+_severity(wildcard, elsewhere) := "deny" if not _weak(wildcard, elsewhere)
 
 # _actions(fact): delete every object of each kind that carries (or will
 # get) the finalizer, while the controller still runs; nothing when
@@ -110,9 +116,10 @@ _deletes_managed(fact) if catalog.deletes_managed(catalog.fact_entry(fact))
 # finalizer; each gives a delete-all action for its kind.
 _examples(fact) := {id |
 	ids := array.concat(fact.objects, object.get(fact, "expected", []))
+	kinds := [[i, k8s.group_kind(input.objects[i].ref)] | some i in ids]
 	some k in fact.kinds
 	k != "Namespace"
-	id := min([i | some i in ids; k8s.group_kind(input.objects[i].ref) == k])
+	id := min([i | some [i, gk] in kinds; gk == k])
 }
 
 _count_text(fact) := sprintf("%d %s object(s)", [count(fact.objects), concat(", ", fact.kinds)]) if {
@@ -141,11 +148,11 @@ _why := "deleting the namespace races it against its objects (from Kubernetes 1.
 	not k8s.pods_deleted_first
 }
 
-_caveat(h, elsewhere) := concat("", [_wildcard_note(h), _elsewhere_note(elsewhere)])
+_caveat(wildcard, elsewhere) := concat("", [_wildcard_note(wildcard), _elsewhere_note(elsewhere)])
 
-_wildcard_note(h) := " (evidence: only that it may update every resource)" if _wildcard_only(h)
+_wildcard_note(true) := " (evidence: only that it may update every resource)"
 
-_wildcard_note(h) := "" if not _wildcard_only(h)
+_wildcard_note(false) := ""
 
 _elsewhere_note(true) := " (another candidate runs elsewhere; if it is the one, nothing hangs)"
 
@@ -164,11 +171,15 @@ _fix_text(e) := _delete_first if not catalog.deletes_managed(e)
 
 _delete_first := "Delete those objects and wait for them to go before deleting the namespace, or run the controller elsewhere."
 
-_summary(workload, finalizer) := k8s.summary([
-	sprintf("%s removes finalizer %s in its own namespace", [k8s.describe(workload), finalizer]),
-	sprintf("%s removes %s in its own namespace", [k8s.describe(workload), finalizer]),
-	sprintf("%s removes a finalizer in its own namespace", [k8s.describe(workload)]),
-])
+# _summary(name, finalizer): k8s.summary of the three candidates below,
+# each built only when the ones before it do not fit.
+_summary(name, finalizer) := s if {
+	s := sprintf("%s removes finalizer %s in its own namespace", [name, finalizer])
+	count(s) <= k8s.max_summary
+} else := s if {
+	s := sprintf("%s removes %s in its own namespace", [name, finalizer])
+	count(s) <= k8s.max_summary
+} else := k8s.summary([sprintf("%s removes a finalizer in its own namespace", [name])])
 
 # Objects that a controller creates at run time in its own namespace
 # (controller.createsInOwnNamespace): no manifest holds them, so no
@@ -210,8 +221,9 @@ _runtime_controllers := [[e, c] |
 ]
 
 # A workload that carries none of the label keys those controllers are
-# recognised by is none of them: one native filter per workload keeps the
-# full match to a few workloads of a large bundle.
+# recognised by is none of them: a lookup of those few keys in its labels
+# and its pod template's keeps the full match to a few workloads of a large
+# bundle.
 _wanted_keys := {k |
 	some [_, c] in _runtime_controllers
 	some set in object.get(c.controller, "workloadLabels", [])
@@ -219,16 +231,20 @@ _wanted_keys := {k |
 }
 
 _candidates contains w.ref.id if {
-	count(_wanted_keys) > 0
 	some kind in _workload_kinds
 	some w in object.get(input.index.byKind, kind, [])
-	_has_wanted_key(w)
+	some k in _wanted_keys
+	_ = w.metadata.labels[k]
 	not _controlled(kind, w)
 }
 
-_has_wanted_key(w) if count(object.filter(object.get(w.metadata, "labels", {}), _wanted_keys)) > 0
-
-_has_wanted_key(w) if count(object.filter(object.get(w, ["spec", "template", "metadata", "labels"], {}), _wanted_keys)) > 0
+_candidates contains w.ref.id if {
+	some kind in _workload_kinds
+	some w in object.get(input.index.byKind, kind, [])
+	some k in _wanted_keys
+	_ = w.spec.template.metadata.labels[k]
+	not _controlled(kind, w)
+}
 
 # What runs pods: workloads, and ReplicaSets and Pods that nothing
 # controls (those that something controls are its workload's).

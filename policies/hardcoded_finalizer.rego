@@ -30,20 +30,27 @@ findings contains f if {
 	some obj in objs
 	ns := _affected(obj)
 	k8s.candidates[ns]
+	name := k8s.describe(obj.ref)
 	f := {
 		"msg": sprintf(
 			"%s sets finalizer %s in its manifest: namespace %s hangs in Terminating if %s is not running when it is deleted (not installed yet, uninstalled first, or deleted with it). Let the controller add the finalizer itself, or waive with %s.",
-			[k8s.describe(obj.ref), x, ns, handler, _waiver],
+			[name, x, ns, handler, _waiver],
 		),
-		"summary": k8s.summary([
-			sprintf("%s: manifest sets finalizer %s", [k8s.describe(obj.ref), x]),
-			sprintf("%s %s: manifest sets finalizer %s", [obj.ref.kind, obj.ref.name, x]),
-			sprintf("%s: manifest sets metadata.finalizers", [k8s.describe(obj.ref)]),
-		]),
+		"summary": _summary(name, obj.ref, x),
 		"object": obj.ref,
 		"namespace": ns,
 	}
 }
+
+# _summary(name, ref, x): k8s.summary of the three candidates below, each
+# built only when the ones before it do not fit.
+_summary(name, ref, x) := s if {
+	s := sprintf("%s: manifest sets finalizer %s", [name, x])
+	count(s) <= k8s.max_summary
+} else := s if {
+	s := sprintf("%s %s: manifest sets finalizer %s", [ref.kind, ref.name, x])
+	count(s) <= k8s.max_summary
+} else := k8s.summary([sprintf("%s: manifest sets metadata.finalizers", [name])])
 
 _safe := {x | some x, _ in input.index.byFinalizer; catalog.safe_builtin(x)}
 

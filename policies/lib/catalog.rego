@@ -14,13 +14,11 @@ _prefixed := [e | some e in entries; object.get(e, "prefix", "") != ""]
 # entry(finalizer): the catalog entry of an exact name, else the first
 # whose pattern matches ("*" is any run of characters), else the one with
 # the longest matching prefix.
-entry(finalizer) := by_name[finalizer]
-
-entry(finalizer) := _by_pattern(finalizer) if not by_name[finalizer]
-
 entry(finalizer) := e if {
-	not by_name[finalizer]
-	not _by_pattern(finalizer)
+	e := by_name[finalizer]
+} else := e if {
+	e := _by_pattern(finalizer)
+} else := e if {
 	matching := [x | some x in _prefixed; startswith(finalizer, x.prefix)]
 	longest := max([count(x.prefix) | some x in matching])
 	e := [x | some x in matching; count(x.prefix) == longest][0]
@@ -33,9 +31,11 @@ _by_pattern(finalizer) := [e |
 
 # fact_entry(fact): the entry of a FinalizerFact (by its catalog id, else
 # by name).
-fact_entry(fact) := by_id[fact.catalog]
-
-fact_entry(fact) := entry(fact.finalizer) if not by_id[object.get(fact, "catalog", "")]
+fact_entry(fact) := e if {
+	e := by_id[fact.catalog]
+} else := entry(fact.finalizer) if {
+	not by_id[object.get(fact, "catalog", "")]
+}
 
 # safe_builtin(finalizer): handled by Kubernetes itself and harmless to
 # find in a manifest (it is removed once its condition clears).

@@ -64,51 +64,50 @@ pods_deleted_first if object.get(input, ["kubeVersion", "major"], 0) == 0
 
 # group_resource(ref): "resource.group" as kubectl accepts it; the
 # lowercase kind stands in for an unknown resource (kubectl resolves it).
-group_resource(ref) := resource_name(ref) if object.get(ref, "group", "") == ""
+#
+# These helpers run for every finding or object: each is one chain of
+# else branches, tried in order, rather than definitions that are all
+# evaluated on every call.
+group_resource(ref) := resource_name(ref) if {
+	object.get(ref, "group", "") == ""
+} else := concat(".", [resource_name(ref), ref.group])
 
-group_resource(ref) := concat(".", [resource_name(ref), ref.group]) if object.get(ref, "group", "") != ""
-
-resource_name(ref) := ref.resource if object.get(ref, "resource", "") != ""
-
-resource_name(ref) := lower(ref.kind) if object.get(ref, "resource", "") == ""
+resource_name(ref) := r if {
+	r := object.get(ref, "resource", "")
+	r != ""
+} else := lower(ref.kind)
 
 # kubectl_object(ref): the arguments that name the object for kubectl.
 kubectl_object(ref) := sprintf("%s %s -n %s", [group_resource(ref), ref.name, ref.namespace]) if {
 	object.get(ref, "namespace", "") != ""
-}
-
-kubectl_object(ref) := sprintf("%s %s", [group_resource(ref), ref.name]) if {
-	object.get(ref, "namespace", "") == ""
-}
+} else := sprintf("%s %s", [group_resource(ref), ref.name])
 
 # guess_resource(kind): the resource (lowercase plural) of a kind, guessed
 # the way Kubernetes does when it does not know the kind
 # (meta.UnsafeGuessKindToResource). The inventory sets ref.resource; this is
 # for refs that come without it.
-guess_resource(kind) := concat("", [lower(kind), "es"]) if endswith(kind, "s")
-
-guess_resource(kind) := concat("", [trim_suffix(lower(kind), "y"), "ies"]) if endswith(kind, "y")
-
-guess_resource(kind) := concat("", [lower(kind), "s"]) if {
-	not endswith(kind, "s")
-	not endswith(kind, "y")
-}
+guess_resource(kind) := concat("", [lower(kind), "es"]) if {
+	endswith(kind, "s")
+} else := concat("", [trim_suffix(lower(kind), "y"), "ies"]) if {
+	endswith(kind, "y")
+} else := concat("", [lower(kind), "s"])
 
 # resource(ref): the object's resource, guessed from its kind when unknown.
-resource(ref) := ref.resource if object.get(ref, "resource", "") != ""
-
-resource(ref) := guess_resource(ref.kind) if object.get(ref, "resource", "") == ""
+resource(ref) := r if {
+	r := object.get(ref, "resource", "")
+	r != ""
+} else := guess_resource(ref.kind)
 
 # group_kind(ref): "Kind.group", or "Kind" for the core group, as in
 # input.index.byKind and finalizer facts' kinds.
-group_kind(ref) := ref.kind if object.get(ref, "group", "") == ""
-
-group_kind(ref) := sprintf("%s.%s", [ref.kind, ref.group]) if object.get(ref, "group", "") != ""
+group_kind(ref) := ref.kind if {
+	object.get(ref, "group", "") == ""
+} else := sprintf("%s.%s", [ref.kind, ref.group])
 
 # describe(ref): "Kind namespace/name" or "Kind name" for messages.
-describe(ref) := sprintf("%s %s/%s", [ref.kind, ref.namespace, ref.name]) if ref.namespace
-
-describe(ref) := sprintf("%s %s", [ref.kind, ref.name]) if not ref.namespace
+describe(ref) := sprintf("%s %s/%s", [ref.kind, ref.namespace, ref.name]) if {
+	ref.namespace
+} else := sprintf("%s %s", [ref.kind, ref.name])
 
 # namespace_ref(ns): the ref of the Namespace object, or a ref with id -1
 # when the snapshot does not hold it.
@@ -180,7 +179,15 @@ max_summary := 120
 
 # summary(candidates): the first of the candidate summaries, most detailed
 # first, that fits in max_summary characters; else the last one, cut to fit.
-summary(candidates) := fits[0] if {
+# The first three are tried one at a time: every finding calls this, and a
+# comprehension over the candidates costs several times more.
+summary(candidates) := candidates[0] if {
+	count(candidates[0]) <= max_summary
+} else := candidates[1] if {
+	count(candidates[1]) <= max_summary
+} else := candidates[2] if {
+	count(candidates[2]) <= max_summary
+} else := fits[0] if {
 	fits := [c | some c in candidates; count(c) <= max_summary]
 	count(fits) > 0
 } else := concat("", [substring(candidates[count(candidates) - 1], 0, max_summary - 1), "…"])

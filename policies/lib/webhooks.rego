@@ -65,9 +65,9 @@ _content_intercepted(wh, ns, key) if {
 
 # Every object is deleted; only those that carry a finalizer (or will get
 # one) are updated.
-_content_operations(ns, key) := ["DELETE", "UPDATE"] if [ns, key] in _finalized
-
-_content_operations(ns, key) := ["DELETE"] if not [ns, key] in _finalized
+_content_operations(ns, key) := ["DELETE", "UPDATE"] if {
+	[ns, key] in _finalized
+} else := ["DELETE"]
 
 # _finalized: [namespace, key] of the objects that carry a finalizer, or
 # will get one from their controller (a finalizer fact's expected objects),
@@ -93,9 +93,13 @@ _finalized := ({[obj.metadata.namespace, _key(object.get(obj.ref, "group", ""), 
 # each of its objects.
 _keys_of(ns) := (_held(ns) | _created(ns)) | _everywhere
 
-_held(ns) := {_key(object.get(ref, "group", ""), k8s.resource(ref)) |
-	some gk, _ in object.get(input.index.counts, ns, {})
-	ref := input.index.byKind[gk][0].ref
+_held(ns) := {_kind_keys[gk] | some gk, _ in object.get(input.index.counts, ns, {})}
+
+# _kind_keys["Kind.group"]: the key of each kind, made once for every
+# namespace that holds it.
+_kind_keys := {gk: _key(object.get(ref, "group", ""), k8s.resource(ref)) |
+	some gk, objs in input.index.byKind
+	ref := objs[0].ref
 }
 
 _created(ns) := {k |
@@ -202,22 +206,18 @@ _operation(rule, op) if {
 _split_resource(r) := [substring(r, 0, i), substring(r, i + 1, -1)] if {
 	i := indexof(r, "/")
 	i >= 0
-}
-
-_split_resource(r) := [r, ""] if not contains(r, "/")
+} else := [r, ""]
 
 # "resource.group" keys, "resource" for the core group; resources have no
 # dots, so the first one separates them.
-_key(group, resource) := resource if group == ""
-
-_key(group, resource) := concat(".", [resource, group]) if group != ""
+_key(group, resource) := resource if {
+	group == ""
+} else := concat(".", [resource, group])
 
 _split_key(key) := [substring(key, i + 1, -1), substring(key, 0, i)] if {
 	i := indexof(key, ".")
 	i >= 0
-}
-
-_split_key(key) := ["", key] if not contains(key, ".")
+} else := ["", key]
 
 # operations(wh): the blocking operations a webhook intercepts, for messages.
 operations(wh) := concat("/", sort({op |
