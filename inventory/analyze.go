@@ -310,7 +310,7 @@ func (a *analysis) resolve(f *FinalizerFact) {
 	if h.entry != nil {
 		for _, u := range a.units {
 			for _, set := range h.ctl.WorkloadLabels {
-				if hasLabels(u.labels, set) || hasLabels(u.podLabels, set) {
+				if hasLabels(u.labels, set) || hasLabels(u.podLabelSet(), set) {
 					add(u, ViaCatalog, fmt.Sprintf("%s matches the catalog's labels %s for %s", u.name(), formatLabels(set), h.handledBy))
 					break
 				}

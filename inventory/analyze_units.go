@@ -20,8 +20,11 @@ type unit struct {
 	// sas are the service accounts ("namespace/name") of its pod template
 	// and of its pods.
 	sas []string
-	// labels are the workload's; podLabels its template's or pods'.
+	// labels are the workload's; podLabels its template's or pods'. The
+	// template's (tplLabels) are converted only when a catalog entry asks
+	// (see podLabelSet): most bundles have no workload to match.
 	labels, podLabels map[string]string
+	tplLabels         map[string]any
 	// pods are its pods that have not finished (not Succeeded or Failed).
 	pods []*Object
 }
@@ -40,7 +43,9 @@ func (a *analysis) buildUnits(workloads, pods []*Object) {
 		spec, _ := o.Body["spec"].(map[string]any)
 		tpl, _ := spec["template"].(map[string]any)
 		if md, ok := tpl["metadata"].(map[string]any); ok {
-			u.podLabels = stringMap(md["labels"], "")
+			if l, ok := md["labels"].(map[string]any); ok && len(l) > 0 {
+				u.tplLabels = l
+			}
 		}
 		ps, _ := tpl["spec"].(map[string]any)
 		u.addSA(o.Ref.Namespace, serviceAccountOf(ps))
@@ -78,7 +83,7 @@ func (a *analysis) buildUnits(workloads, pods []*Object) {
 			a.units = append(a.units, u)
 		}
 		u.pods = append(u.pods, p)
-		if u.podLabels == nil {
+		if u.podLabels == nil && u.tplLabels == nil {
 			u.podLabels = p.Metadata.Labels
 		}
 		ps, _ := p.Body["spec"].(map[string]any)
@@ -93,6 +98,15 @@ func (a *analysis) buildUnits(workloads, pods []*Object) {
 			a.unitByPod[p.Ref.Namespace+"/"+p.Ref.Name] = u
 		}
 	}
+}
+
+// podLabelSet returns the labels of the unit's pods: its template's, or
+// its first pod's.
+func (u *unit) podLabelSet() map[string]string {
+	if u.podLabels == nil && u.tplLabels != nil {
+		u.podLabels = stringMap(u.tplLabels, "")
+	}
+	return u.podLabels
 }
 
 func (u *unit) addSA(ns, name string) {
