@@ -161,9 +161,6 @@ func (u *unit) addNode(n *yaml.Node, def defaults, depth int, convert func(map[s
 		mask = inventory.BodyMask(group, kind)
 	}
 	v, err := decodeNode(n, mask)
-	if err == nil {
-		err = jsonCompatible(v.(map[string]any))
-	}
 	if err != nil {
 		u.errs = append(u.errs, &InputError{File: u.in.name, Line: line, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
 		return
@@ -176,7 +173,8 @@ func (u *unit) addNode(n *yaml.Node, def defaults, depth int, convert func(map[s
 var metadataOnly = inventory.FieldMask{"apiVersion": nil, "kind": nil, "metadata": nil}
 
 // decodeNode decodes what mask keeps of n, a plain node (all of it for a
-// nil mask), and skips the rest.
+// nil mask), and skips the rest. Its values are already those
+// jsonCompatible would give.
 func decodeNode(n *yaml.Node, mask inventory.FieldMask) (any, error) {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -210,7 +208,8 @@ func decodeNode(n *yaml.Node, mask inventory.FieldMask) (any, error) {
 
 // scalarValue is the value the decoder gives a scalar of a plain node
 // (timestamps as text, see timestampsAsText), read from the tag the parser
-// resolved; the decoder itself reads the less common forms.
+// resolved, as JSON would give it; the decoder itself reads the less
+// common forms, and toJSON makes its values JSON's.
 func scalarValue(n *yaml.Node) (any, error) {
 	switch n.Tag {
 	case "!!str", "!!timestamp":
@@ -239,8 +238,10 @@ func scalarValue(n *yaml.Node) (any, error) {
 		}
 	}
 	var v any
-	err := n.Decode(&v)
-	return v, err
+	if err := n.Decode(&v); err != nil {
+		return nil, err
+	}
+	return toJSON(v)
 }
 
 // field returns the value of key in the mapping n, or nil.
