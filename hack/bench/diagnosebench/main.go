@@ -11,8 +11,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -25,15 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-
 	"github.com/nsguard/nsguard/hack/bench/internal/measure"
+	"github.com/nsguard/nsguard/hack/bench/internal/recipe"
 	"github.com/nsguard/nsguard/hack/bench/internal/sysinfo"
 	"github.com/nsguard/nsguard/test/controlplane"
 )
@@ -169,25 +160,15 @@ func run(ctx context.Context, o options, out io.Writer) (retErr error) {
 		return err
 	}
 
-	// The recipe exactly as people type it (xargs exits non-zero when a
-	// kubectl call fails), with the kubectl built for the control plane first on
-	// PATH and a discovery cache of its own (warmed by the warm-up run, as
-	// it is on the machine of anyone who uses kubectl).
+	// The recipe exactly as people type it, with the kubectl built for the
+	// control plane and a discovery cache of its own.
 	cacheDir, err := os.MkdirTemp("", "nsguard-bench-kubecache-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(cacheDir)
-	env := append(os.Environ(),
-		"PATH="+cp.BinDir()+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"KUBECONFIG="+cp.Kubeconfig(),
-		"KUBECACHEDIR="+cacheDir,
-	)
-	recipe := measure.Cmd{
-		Path: "bash",
-		Args: []string{"-c", "kubectl api-resources --verbs=list --namespaced -o name | xargs -n 1 kubectl get --show-kind --ignore-not-found -n " + o.namespace},
-		Env:  env,
-	}
+	env := recipe.Env(cp.BinDir(), cp.Kubeconfig(), cacheDir)
+	rcp := recipe.Cmd(o.namespace, env)
 	diagnose := measure.Cmd{
 		Path:    nsguard,
 		Args:    []string{"diagnose", o.namespace, "-o", "json", "--kubeconfig", cp.Kubeconfig()},
@@ -213,11 +194,11 @@ func run(ctx context.Context, o options, out io.Writer) (retErr error) {
 		return fmt.Errorf("decode nsguard diagnose JSON: %w", err)
 	}
 	fmt.Fprintf(out, "Warm-up  nsguard diagnose  %s\n", measure.Seconds(s.Wall))
-	s, stdout, err = measure.Run(ctx, recipe)
+	s, stdout, err = measure.Run(ctx, rcp)
 	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	r.RecipeObjects, r.RecipeTypesFound = countRecipe(stdout)
+	r.RecipeObjects, r.RecipeTypesFound = recipe.Count(stdout)
 	fmt.Fprintf(out, "Warm-up  kubectl recipe    %s\n\n", measure.Seconds(s.Wall))
 
 	var diag, rec measure.Series
@@ -230,7 +211,7 @@ func run(ctx context.Context, o options, out io.Writer) (retErr error) {
 			diag = append(diag, s)
 		}
 		if i < o.recipeRuns {
-			s, _, err := measure.Run(ctx, recipe)
+			s, _, err := measure.Run(ctx, rcp)
 			if err != nil {
 				return err
 			}
@@ -269,119 +250,6 @@ func run(ctx context.Context, o options, out io.Writer) (retErr error) {
 		return fmt.Errorf("target missed")
 	}
 	return nil
-}
-
-// populate creates the CRDs, the namespace and its objects, and waits until
-// discovery serves every CRD.
-func populate(ctx context.Context, cp *controlplane.ControlPlane, o options, r *results, out io.Writer) error {
-	cfg := rest.CopyConfig(cp.Config)
-	// client-go's default of 5 requests/s would make creation the slowest
-	// part of the benchmark by far.
-	cfg.QPS, cfg.Burst = 2000, 4000
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("dynamic client: %w", err)
-	}
-	p := plan(o.namespace, o.crds, o.crsPerCRD, o.objects, o.schemas)
-	began := time.Now()
-	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	if err := create(ctx, p.crds, 8, func(ctx context.Context, crd *unstructured.Unstructured) error {
-		_, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("create CRD %s: %w", crd.GetName(), err)
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := controlplane.WaitFor(ctx, 2*time.Minute, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
-		list, err := dyn.Resource(crdGVR).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, nil
-		}
-		established := 0
-		for _, crd := range list.Items {
-			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					established++
-				}
-			}
-		}
-		return established >= len(p.crds), nil
-	}); err != nil {
-		return fmt.Errorf("wait for the CRDs to be established: %w", err)
-	}
-	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace: %w", err)
-	}
-	if err := create(ctx, p.namespaced, o.workers, func(ctx context.Context, it item) error {
-		return createObject(ctx, dyn, it)
-	}); err != nil {
-		return err
-	}
-	r.Created = len(p.namespaced)
-	// Discovery must list every CRD before anything is measured.
-	if err := controlplane.WaitFor(ctx, time.Minute, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
-		// A partial discovery failure still returns what it found.
-		lists, _ := cp.Client.Discovery().ServerPreferredNamespacedResources()
-		bench := 0
-		for _, l := range lists {
-			if strings.HasSuffix(strings.Split(l.GroupVersion, "/")[0], ".bench.example.io") {
-				bench += len(l.APIResources)
-			}
-		}
-		return bench >= o.crds, nil
-	}); err != nil {
-		return fmt.Errorf("wait for discovery to serve the CRDs: %w", err)
-	}
-	r.CreateTime = time.Since(began)
-	schemas := "minimal schemas"
-	if o.schemas {
-		schemas = fmt.Sprintf("schemas of %.1f MiB in all", float64(crdBytes(p.crds))/(1<<20))
-	}
-	fmt.Fprintf(out, "Setup    %d CRDs (%s); namespace %q: %d objects created (%d custom resources, some with finalizers no controller handles) in %s\n",
-		len(p.crds), schemas, o.namespace, r.Created, o.crds*o.crsPerCRD, r.CreateTime.Round(100*time.Millisecond))
-	// The API server keeps working on new CRDs (OpenAPI, discovery) for a
-	// while after they are established.
-	settle := time.Now()
-	idle, err := sysinfo.WaitIdle(ctx, 0.6, 2*time.Second, 3*time.Minute)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "Settle   waited %s for the cores to be idle (%.0f%% idle over the last 2 s)\n", time.Since(settle).Round(time.Second), idle*100)
-	return nil
-}
-
-// crdBytes is the size of the CRDs as JSON, what a client that lists them
-// in full receives (before compression).
-func crdBytes(crds []*unstructured.Unstructured) int {
-	n := 0
-	for _, c := range crds {
-		if b, err := json.Marshal(c.Object); err == nil {
-			n += len(b)
-		}
-	}
-	return n
-}
-
-// countRecipe counts the objects and the non-empty resource types in the
-// recipe's output: each type prints a header line (NAME ...) and a line
-// per object.
-func countRecipe(b []byte) (objects, types int) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "NAME ") || line == "NAME":
-			types++
-		default:
-			objects++
-		}
-	}
-	return objects, types
 }
 
 func livenessSummary(rep report) string {

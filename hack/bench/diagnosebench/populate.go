@@ -3,285 +3,48 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
+	"io"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-
-	"github.com/nsguard/nsguard/hack/bench/corpus"
+	"github.com/nsguard/nsguard/hack/bench/internal/population"
+	"github.com/nsguard/nsguard/hack/bench/internal/sysinfo"
+	"github.com/nsguard/nsguard/test/controlplane"
 )
 
-// population is what the benchmark creates: CRDs, then the namespace and
-// its objects.
-type population struct {
-	crds       []*unstructured.Unstructured
-	namespaced []item
-}
-
-// item is one namespaced object and the resource it is created through.
-type item struct {
-	gvr schema.GroupVersionResource
-	obj *unstructured.Unstructured
-}
-
-// Finalizers of the custom resources: handled by no controller in the
-// cluster, as in a namespace whose operator was uninstalled first.
-var crFinalizers = []string{"widgets.example.io/cleanup", "storage.example.io/release", "dns.example.io/delete-record"}
-
-var (
-	crdGroups = []string{"apps", "data", "storage", "network", "security", "observability", "messaging", "platform", "billing", "identity"}
-	crdNouns  = []string{"Widget", "Gadget", "Bucket", "Topic", "Queue", "Cache", "Gateway", "Route", "Policy", "Backup", "Cluster", "Database", "Index", "Stream", "Tenant"}
-)
-
-type crdName struct{ group, kind, plural string }
-
-func crdNames(n int) []crdName {
-	out := make([]crdName, n)
-	for i := range out {
-		noun := crdNouns[i%len(crdNouns)]
-		kind := fmt.Sprintf("%s%d", noun, i/len(crdNouns)+1)
-		out[i] = crdName{
-			group:  crdGroups[i%len(crdGroups)] + ".bench.example.io",
-			kind:   kind,
-			plural: strings.ToLower(kind) + "s",
-		}
+// populate creates the CRDs, the namespace and its objects, and waits until
+// discovery serves every CRD.
+func populate(ctx context.Context, cp *controlplane.ControlPlane, o options, r *results, out io.Writer) error {
+	c, err := population.NewCreator(cp.Config)
+	if err != nil {
+		return err
 	}
-	return out
-}
-
-// plan builds the objects: crds CRDs with crsPerCRD custom resources each,
-// and built-in objects until the namespace holds objects in total.
-// largeSchemas gives the CRDs schemas of the size operators ship (tens of
-// KiB each): a client that lists CRDs in full pays for them, as it does on
-// a real cluster.
-func plan(ns string, crds, crsPerCRD, objects int, largeSchemas bool) population {
-	var p population
-	add := func(group, version, resource string, obj map[string]any) {
-		u := &unstructured.Unstructured{Object: obj}
-		u.SetNamespace(ns)
-		p.namespaced = append(p.namespaced, item{gvr: schema.GroupVersionResource{Group: group, Version: version, Resource: resource}, obj: u})
+	crds := population.CRDs(o.crds, o.schemas)
+	items := population.Namespace(o.namespace, o.crds, o.crds*o.crsPerCRD, o.objects)
+	began := time.Now()
+	if err := c.CreateCRDs(ctx, crds); err != nil {
+		return err
 	}
-	md := func(name string, finalizer string) map[string]any {
-		m := map[string]any{"name": name, "labels": map[string]any{"app.kubernetes.io/part-of": "nsguard-bench"}}
-		if finalizer != "" {
-			m["finalizers"] = []any{finalizer}
-		}
-		return m
+	if err := c.CreateNamespace(ctx, o.namespace, nil); err != nil {
+		return err
 	}
-	for i, c := range crdNames(crds) {
-		p.crds = append(p.crds, &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "apiextensions.k8s.io/v1",
-			"kind":       "CustomResourceDefinition",
-			"metadata":   map[string]any{"name": c.plural + "." + c.group},
-			"spec": map[string]any{
-				"group": c.group,
-				"names": map[string]any{"kind": c.kind, "listKind": c.kind + "List", "plural": c.plural, "singular": strings.ToLower(c.kind)},
-				"scope": "Namespaced",
-				"versions": []any{map[string]any{
-					"name": "v1", "served": true, "storage": true,
-					"schema": map[string]any{"openAPIV3Schema": crdSchema(i, c.kind, largeSchemas)},
-				}},
-			},
-		}})
-		for j := range crsPerCRD {
-			fin := ""
-			if (i*crsPerCRD+j)%6 == 0 {
-				fin = crFinalizers[(i+j)%len(crFinalizers)]
-			}
-			add(c.group, "v1", c.plural, map[string]any{
-				"apiVersion": c.group + "/v1", "kind": c.kind, "metadata": md(fmt.Sprintf("%s-%d", strings.ToLower(c.kind), j), fin),
-				"spec": map[string]any{"size": j, "tier": "standard"},
-			})
-		}
+	if err := c.Create(ctx, items, o.workers, 0, nil); err != nil {
+		return err
 	}
-	// Built-in kinds, in the proportions of an application namespace.
-	builtin := []struct {
-		group, version, resource string
-		weight                   int
-		obj                      func(i int) map[string]any
-	}{
-		{"", "v1", "configmaps", 30, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": md(fmt.Sprintf("config-%d", i), ""), "data": map[string]any{"app.conf": strings.Repeat("key = value\n", 20)}}
-		}},
-		{"", "v1", "secrets", 20, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": md(fmt.Sprintf("secret-%d", i), ""), "stringData": map[string]any{"password": fmt.Sprintf("p%08d", i)}}
-		}},
-		{"", "v1", "services", 10, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": md(fmt.Sprintf("svc-%d", i), ""), "spec": map[string]any{
-				"selector": map[string]any{"app": fmt.Sprintf("app-%d", i)},
-				"ports":    []any{map[string]any{"port": int64(80), "targetPort": int64(8080)}},
-			}}
-		}},
-		{"", "v1", "serviceaccounts", 6, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": md(fmt.Sprintf("sa-%d", i), "")}
-		}},
-		{"rbac.authorization.k8s.io", "v1", "roles", 5, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": md(fmt.Sprintf("role-%d", i), ""), "rules": []any{
-				map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps"}, "verbs": []any{"get", "list", "watch"}},
-			}}
-		}},
-		{"rbac.authorization.k8s.io", "v1", "rolebindings", 5, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": md(fmt.Sprintf("rb-%d", i), ""),
-				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": fmt.Sprintf("role-%d", i)},
-				"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": fmt.Sprintf("sa-%d", i), "namespace": ns}},
-			}
-		}},
-		{"apps", "v1", "deployments", 3, func(i int) map[string]any {
-			// No replicas: the control plane has no scheduler, and the
-			// figure is about reading the namespace, not about pods.
-			sel := map[string]any{"app": fmt.Sprintf("app-%d", i)}
-			return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md(fmt.Sprintf("app-%d", i), ""), "spec": map[string]any{
-				"replicas": int64(0),
-				"selector": map[string]any{"matchLabels": sel},
-				"template": map[string]any{"metadata": map[string]any{"labels": sel}, "spec": map[string]any{
-					"serviceAccountName": fmt.Sprintf("sa-%d", i),
-					"containers":         []any{map[string]any{"name": "app", "image": "registry.example.com/app:v1"}},
-				}},
-			}}
-		}},
-		{"", "v1", "persistentvolumeclaims", 2, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": md(fmt.Sprintf("data-%d", i), ""), "spec": map[string]any{
-				"accessModes": []any{"ReadWriteOnce"},
-				"resources":   map[string]any{"requests": map[string]any{"storage": "1Gi"}},
-			}}
-		}},
-		{"coordination.k8s.io", "v1", "leases", 2, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": md(fmt.Sprintf("lease-%d", i), ""), "spec": map[string]any{"holderIdentity": fmt.Sprintf("app-%d", i)}}
-		}},
-		{"networking.k8s.io", "v1", "networkpolicies", 1, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": md(fmt.Sprintf("np-%d", i), ""), "spec": map[string]any{"podSelector": map[string]any{}}}
-		}},
-		{"policy", "v1", "poddisruptionbudgets", 1, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": md(fmt.Sprintf("pdb-%d", i), ""), "spec": map[string]any{
-				"minAvailable": int64(1), "selector": map[string]any{"matchLabels": map[string]any{"app": fmt.Sprintf("app-%d", i)}},
-			}}
-		}},
-		{"batch", "v1", "cronjobs", 1, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "batch/v1", "kind": "CronJob", "metadata": md(fmt.Sprintf("cron-%d", i), ""), "spec": map[string]any{
-				"schedule": "0 3 * * *", "suspend": true,
-				"jobTemplate": map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
-					"restartPolicy": "Never",
-					"containers":    []any{map[string]any{"name": "job", "image": "registry.example.com/job:v1"}},
-				}}}},
-			}}
-		}},
-		{"", "v1", "podtemplates", 1, func(i int) map[string]any {
-			return map[string]any{"apiVersion": "v1", "kind": "PodTemplate", "metadata": md(fmt.Sprintf("tmpl-%d", i), ""), "template": map[string]any{"spec": map[string]any{
-				"containers": []any{map[string]any{"name": "app", "image": "registry.example.com/app:v1"}},
-			}}}
-		}},
+	r.Created = len(items)
+	r.CreateTime = time.Since(began)
+	schemas := "minimal schemas"
+	if o.schemas {
+		schemas = fmt.Sprintf("schemas of %.1f MiB in all", float64(population.CRDBytes(crds))/(1<<20))
 	}
-	total := 0
-	for _, b := range builtin {
-		total += b.weight
+	fmt.Fprintf(out, "Setup    %d CRDs (%s); namespace %q: %d objects created (%d custom resources, some with finalizers no controller handles) in %s\n",
+		len(crds), schemas, o.namespace, r.Created, o.crds*o.crsPerCRD, r.CreateTime.Round(100*time.Millisecond))
+	// The API server keeps working on new CRDs (OpenAPI, discovery) for a
+	// while after they are established.
+	settle := time.Now()
+	idle, err := sysinfo.WaitIdle(ctx, 0.6, 2*time.Second, 3*time.Minute)
+	if err != nil {
+		return err
 	}
-	// Shares in proportion to the weights; what rounding leaves goes to
-	// the first kind, so that the namespace holds exactly objects objects.
-	left := max(objects-len(p.namespaced), 0)
-	shares := make([]int, len(builtin))
-	sum := 0
-	for k, b := range builtin {
-		shares[k] = left * b.weight / total
-		sum += shares[k]
-	}
-	shares[0] += left - sum
-	for k, b := range builtin {
-		for i := range shares[k] {
-			add(b.group, b.version, b.resource, b.obj(i))
-		}
-	}
-	return p
-}
-
-// crdSchema returns the openAPIV3Schema of the i-th CRD. The custom
-// resources set a few spec fields of their own, so the schema keeps
-// unknown fields in spec and requires nothing.
-func crdSchema(i int, kind string, large bool) map[string]any {
-	if !large {
-		return map[string]any{
-			"type":       "object",
-			"properties": map[string]any{"spec": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
-		}
-	}
-	s := corpus.OpenAPISchema(1, i, kind)
-	dropRequired(s)
-	if spec, ok := s["properties"].(map[string]any)["spec"].(map[string]any); ok {
-		spec["x-kubernetes-preserve-unknown-fields"] = true
-	}
-	return s
-}
-
-func dropRequired(v any) {
-	switch v := v.(type) {
-	case map[string]any:
-		delete(v, "required")
-		for _, x := range v {
-			dropRequired(x)
-		}
-	case []any:
-		for _, x := range v {
-			dropRequired(x)
-		}
-	}
-}
-
-// create runs fn on every element of items on workers goroutines and
-// returns the first error.
-func create[T any](ctx context.Context, items []T, workers int, fn func(context.Context, T) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan T)
-	var (
-		wg      sync.WaitGroup
-		once    sync.Once
-		lastErr error
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range ch {
-				if err := fn(ctx, it); err != nil {
-					once.Do(func() { lastErr = err; cancel() })
-				}
-			}
-		}()
-	}
-feed:
-	for _, it := range items {
-		select {
-		case ch <- it:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(ch)
-	wg.Wait()
-	return lastErr
-}
-
-// createObject creates obj, retrying briefly while the API server does not
-// serve a freshly established custom resource yet.
-func createObject(ctx context.Context, dyn dynamic.Interface, it item) error {
-	var err error
-	for attempt := 0; attempt < 50; attempt++ {
-		_, err = dyn.Resource(it.gvr).Namespace(it.obj.GetNamespace()).Create(ctx, it.obj, metav1.CreateOptions{})
-		if err == nil || apierrors.IsAlreadyExists(err) {
-			return nil
-		}
-		if !apierrors.IsNotFound(err) && !apierrors.IsTooManyRequests(err) && !apierrors.IsServerTimeout(err) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("create %s %s/%s: %w", it.gvr.Resource, it.obj.GetNamespace(), it.obj.GetName(), err)
+	fmt.Fprintf(out, "Settle   waited %s for the cores to be idle (%.0f%% idle over the last 2 s)\n", time.Since(settle).Round(time.Second), idle*100)
+	return nil
 }
