@@ -1,7 +1,8 @@
-# Benchmarks: nsguard lint against conftest, nsguard diagnose against the
-# kubectl recipe. Included from the Makefile, which defines BIN, GO, NSGUARD
-# (built by `build`) and K8S_BIN (built by `k8s-bin`). docs/benchmarks.md
-# explains what is measured and holds the latest figures.
+# Benchmarks: nsguard lint against conftest, nsguard diagnose and the
+# admission webhook (nsguard serve) against the kubectl recipe. Included
+# from the Makefile, which defines BIN, GO, NSGUARD (built by `build`) and
+# K8S_BIN (built by `k8s-bin`). docs/benchmarks.md explains what is
+# measured and holds the latest figures.
 
 ##@ Benchmarks
 
@@ -10,6 +11,9 @@ CONFTEST_MODULE := github.com/open-policy-agent/conftest
 # Measured runs of each command (after one warm-up run); the best is reported.
 BENCH_RUNS ?= 5
 BENCH_RECIPE_RUNS ?= 3
+# Measured dry-run deletions of each namespace per webhook mode (fewer when
+# a series passes its time; see hack/bench/webhookbench -h).
+BENCH_WEBHOOK_REPS ?= 200
 BENCH_DIR ?= $(BIN)/bench
 
 BENCH_LINT = $(GO) run ./hack/bench/lintbench -nsguard $(NSGUARD) -conftest $(CONFTEST) \
@@ -17,13 +21,16 @@ BENCH_LINT = $(GO) run ./hack/bench/lintbench -nsguard $(NSGUARD) -conftest $(CO
 	-runs $(BENCH_RUNS) -results $(BENCH_DIR)/lint.json
 BENCH_DIAGNOSE = $(GO) run ./hack/bench/diagnosebench -nsguard $(NSGUARD) -k8s-bin $(K8S_BIN) \
 	-runs $(BENCH_RUNS) -recipe-runs $(BENCH_RECIPE_RUNS) -results $(BENCH_DIR)/diagnose.json
+BENCH_WEBHOOK = $(GO) run ./hack/bench/webhookbench -nsguard $(NSGUARD) -k8s-bin $(K8S_BIN) \
+	-reps $(BENCH_WEBHOOK_REPS) -recipe-runs $(BENCH_RECIPE_RUNS) -results $(BENCH_DIR)/webhook.json
 
-# One recipe, not two prerequisites, so that make -j never runs the two
+# One recipe, not prerequisites, so that make -j never runs the
 # benchmarks at the same time on the same cores.
 .PHONY: bench
 bench: build conftest k8s-bin ## Run every benchmark and print the figures (docs/benchmarks.md).
 	$(BENCH_LINT)
 	$(BENCH_DIAGNOSE)
+	$(BENCH_WEBHOOK)
 
 .PHONY: bench-lint
 bench-lint: build conftest ## Compare nsguard lint with conftest on a generated corpus of 10,000+ objects in 500 files.
@@ -32,6 +39,10 @@ bench-lint: build conftest ## Compare nsguard lint with conftest on a generated 
 .PHONY: bench-diagnose
 bench-diagnose: build k8s-bin ## Compare nsguard diagnose with the kubectl recipe on a namespace of 2,000 objects over 100+ types.
 	$(BENCH_DIAGNOSE)
+
+.PHONY: bench-webhook
+bench-webhook: build k8s-bin ## Measure the admission webhook's latency, CPU and memory through the API server, in a cluster of 50,000+ objects (about 10 min).
+	$(BENCH_WEBHOOK)
 
 .PHONY: conftest
 conftest: $(CONFTEST) ## Build the pinned conftest (hack/tools/conftest/go.mod) into ./bin.

@@ -215,6 +215,10 @@ func (w *Webhook) Kill() {
 	}
 }
 
+// PID returns the process ID of nsguard serve, to read its CPU time and
+// memory from /proc.
+func (w *Webhook) PID() int { return w.cmd.Process.Pid }
+
 // Metrics returns the metrics endpoint's text.
 func (w *Webhook) Metrics(ctx context.Context) (string, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.MetricsURL, nil)
