@@ -76,6 +76,9 @@ type input struct {
 	data []byte
 	docs []document
 	err  *InputError
+	// stream: its YAML documents are read with one decoder, in one unit
+	// (see parseYAMLStreamUnit), rather than split into units.
+	stream bool
 }
 
 // unit is one piece of parsing work: a YAML document or a whole JSON input.
@@ -103,7 +106,7 @@ func Read(ctx context.Context, paths []string, opts ReadOptions) (*ReadResult, e
 	res := &ReadResult{}
 	inputs := expand(paths)
 
-	// Phase 1: read and split files. Standard input is read here too, once.
+	// Phase 1: read files. Standard input is read here too, once.
 	parallel(ctx, len(inputs), opts.Workers, func(i int) {
 		in := inputs[i]
 		if in.err != nil {
@@ -126,9 +129,29 @@ func Read(ctx context.Context, paths []string, opts ReadOptions) (*ReadResult, e
 		if !in.json && in.path == "" && looksLikeJSON(in.data) {
 			in.json = true
 		}
-		if !in.json {
-			in.docs = splitYAML(in.data)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// A YAML file that holds a small share of the input is read as one
+	// stream, with one decoder: the other files keep the workers busy, and
+	// a decoder per document costs a twentieth of the parsing. The
+	// documents of a larger one are split and parsed in parallel.
+	total := 0
+	for _, in := range inputs {
+		total += len(in.data)
+	}
+	parallel(ctx, len(inputs), opts.Workers, func(i int) {
+		in := inputs[i]
+		if in.err != nil || in.json {
+			return
 		}
+		if len(in.data)*streamShare*opts.Workers <= total && streamable(in.data) {
+			in.stream = true
+			return
+		}
+		in.docs = splitYAML(in.data)
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -141,7 +164,7 @@ func Read(ctx context.Context, paths []string, opts ReadOptions) (*ReadResult, e
 		if in.err != nil {
 			continue
 		}
-		if in.json {
+		if in.json || in.stream {
 			units = append(units, &unit{in: in, doc: document{data: in.data, line: 1}})
 			continue
 		}
@@ -151,9 +174,12 @@ func Read(ctx context.Context, paths []string, opts ReadOptions) (*ReadResult, e
 	}
 	parallel(ctx, len(units), opts.Workers, func(i int) {
 		u := units[i]
-		if u.in.json {
+		switch {
+		case u.in.json:
 			parseJSONUnit(u, opts.Convert)
-		} else {
+		case u.in.stream:
+			parseYAMLStreamUnit(u, opts.Convert)
+		default:
 			parseYAMLUnit(u, opts.Convert)
 		}
 	})

@@ -24,8 +24,10 @@ import (
 // or reported, and a document the reference refuses gives errors and no
 // object; decoding only the fields trimming keeps gives the objects
 // decoding everything gives; a YAML stream read without errors holds the documents yaml.v3's
-// own stream decoding finds; and the masked JSON decoder keeps exactly what
-// a mask applied to the whole decoded value keeps.
+// own stream decoding finds; reading a YAML input as one stream
+// (parseYAMLStreamUnit) gives what reading its documents one by one gives;
+// and the masked JSON decoder keeps exactly what a mask applied to the
+// whole decoded value keeps.
 //
 // The seed corpus is in testdata/fuzz/FuzzRead; `make fuzz` runs it longer.
 func FuzzRead(f *testing.F) {
@@ -75,6 +77,7 @@ func FuzzRead(f *testing.F) {
 		if objects != len(res.Objects) {
 			t.Fatalf("Read found %d objects, its documents %d", len(res.Objects), objects)
 		}
+		checkStreamUnit(t, data)
 		if len(res.Errors) == 0 {
 			checkStream(t, data)
 		}
@@ -121,6 +124,35 @@ func checkDocument(t *testing.T, d document) int {
 		t.Fatalf("read %v, not among the reference's objects %v:\n%q", places(u.objects), want, d.data)
 	}
 	return len(u.objects)
+}
+
+// checkStreamUnit holds the reading of data as one stream, where it
+// succeeds, to the reading of its documents one by one, objects and
+// errors, with their lines. Where it gives up, parseYAMLStreamUnit reads
+// the documents one by one.
+func checkStreamUnit(t *testing.T, data []byte) {
+	t.Helper()
+	if !streamable(data) {
+		return
+	}
+	in := &input{name: "in.yaml", data: data}
+	s := &unit{in: in, doc: document{data: data, line: 1}}
+	if !parseYAMLStream(s, inventory.NewObject) {
+		return
+	}
+	var objects []*inventory.Object
+	var errs []*InputError
+	for _, d := range splitYAML(data) {
+		u := &unit{in: in, doc: d}
+		parseYAMLUnit(u, inventory.NewObject)
+		objects = append(objects, u.objects...)
+		errs = append(errs, u.errs...)
+	}
+	same := func(a, b any, n int) bool { return n == 0 || reflect.DeepEqual(a, b) }
+	if len(s.objects) != len(objects) || len(s.errs) != len(errs) || !same(s.objects, objects, len(objects)) || !same(s.errs, errs, len(errs)) {
+		t.Fatalf("read as a stream and document by document differ on\n%q\nstream:    %v %v\ndocuments: %v %v",
+			data, places(s.objects), errStrings(s.errs), places(objects), errStrings(errs))
+	}
 }
 
 // checkPlainAgrees holds the reading of a plain document (decoding only

@@ -492,3 +492,37 @@ func TestReadPlainRealWorld(t *testing.T) {
 		}
 	}
 }
+
+// TestReadStreamRealWorld reads real and generated manifests as one stream
+// each: the result is what reading their documents one by one gives, and
+// the generated ones, all plain, are read without falling back.
+func TestReadStreamRealWorld(t *testing.T) {
+	var files [][]byte
+	err := filepath.WalkDir("../testdata/realworld", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files = append(files, data)
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no real-world manifests: %v", err)
+	}
+	real := len(files)
+	for i := range 60 {
+		if f := corpus.File(i, corpus.Options{}); f.Format != corpus.FormatJSON {
+			files = append(files, f.Data)
+		}
+	}
+	for i, data := range files {
+		if !streamable(data) {
+			t.Fatalf("file %d is not streamable", i)
+		}
+		checkStreamUnit(t, data)
+		u := &unit{in: &input{name: "in.yaml", data: data}, doc: document{data: data, line: 1}}
+		if ok := parseYAMLStream(u, inventory.NewObject); !ok && i >= real {
+			t.Errorf("generated file %d is not read as one stream: %v", i-real, errStrings(u.errs))
+		}
+	}
+}

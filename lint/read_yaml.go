@@ -28,6 +28,67 @@ import (
 // decoded, as for JSON (inventory.BodyMask); decoding whole objects would
 // cost a fifth of the reading time.
 
+// streamShare: a YAML input is read as one stream when it holds at most
+// 1/(streamShare × workers) of the input's bytes (see Read).
+const streamShare = 4
+
+// streamable reports whether yaml.v3 splits data into the documents
+// splitYAML finds, at the same lines: it breaks lines at "\n" only (no
+// "\r", NEL, LS or PS, which yaml.v3 also takes for line breaks) and is
+// UTF-8 (yaml.v3 reads UTF-16 after its byte order mark).
+func streamable(data []byte) bool {
+	return bytes.IndexByte(data, '\r') < 0 &&
+		!bytes.Contains(data, []byte("\u0085")) && !bytes.Contains(data, []byte("\u2028")) && !bytes.Contains(data, []byte("\u2029")) &&
+		!bytes.HasPrefix(data, []byte{0xfe, 0xff}) && !bytes.HasPrefix(data, []byte{0xff, 0xfe})
+}
+
+// parseYAMLStreamUnit reads a whole YAML input (see streamable) with one
+// decoder, as parseYAMLUnit reads each of its documents. Wherever that
+// could read otherwise (a document that fails to parse, that is not plain,
+// or that is not an object), it reads the documents one by one instead.
+func parseYAMLStreamUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
+	if parseYAMLStream(u, convert) {
+		return
+	}
+	u.objects, u.errs = nil, nil
+	for _, d := range splitYAML(u.in.data) {
+		du := &unit{in: u.in, doc: d}
+		parseYAMLUnit(du, convert)
+		u.objects = append(u.objects, du.objects...)
+		u.errs = append(u.errs, du.errs...)
+	}
+}
+
+// parseYAMLStream reads the plain documents of u, the whole input, and
+// reports whether all of them were plain and read without an error. Node
+// lines are the file's: the unit starts at line 1.
+func parseYAMLStream(u *unit, convert func(map[string]any) (*inventory.Object, error)) bool {
+	data := bytes.TrimPrefix(u.doc.data, bom)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var root yaml.Node
+		if err := dec.Decode(&root); errors.Is(err, io.EOF) {
+			return true
+		} else if err != nil {
+			return false
+		}
+		if root.Kind == 0 || len(root.Content) == 0 {
+			continue
+		}
+		n := root.Content[0]
+		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+			continue
+		}
+		if !plain(n) {
+			return false
+		}
+		u.addNode(n, defaults{}, 0, convert)
+		if len(u.errs) > 0 {
+			return false
+		}
+	}
+}
+
 // parseYAMLUnit reads one document (see splitYAML).
 func parseYAMLUnit(u *unit, convert func(map[string]any) (*inventory.Object, error)) {
 	root, lerr := parseYAMLDocument(u.doc)
