@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -27,6 +28,10 @@ const WaiverPrefix = "ignore.nsguard.io/"
 // Objects converted per worker: below this, one goroutine is faster.
 const objectsPerWorker = 2000
 
+// Objects converted at a time by a worker: small enough that the workers
+// finish together whatever else runs beside them.
+const objectsPerChunk = 500
+
 // InputValue builds the Rego input (input in policies) for a snapshot.
 //
 // It is built by hand from the Go structs, without a JSON round trip or
@@ -39,11 +44,16 @@ const objectsPerWorker = 2000
 // kubernetes.io/metadata.name, Object.Body's keys are merged into each
 // object, and input.index holds lookups (see docs/policy-input.md).
 func InputValue(s *inventory.Snapshot) (ast.Value, error) {
+	// The finalizer facts do not depend on the object terms: they are
+	// built while the objects are converted.
+	fin := make(chan *ast.Term, 1)
+	go func() { fin <- newBuilder().finalizers(s.Finalizers) }()
 	objects, err := convertObjects(s.Objects)
+	finalizers := <-fin
 	if err != nil {
 		return nil, err
 	}
-	return newBuilder().snapshot(s, objects), nil
+	return newBuilder().snapshot(s, objects, finalizers), nil
 }
 
 // convertObjects builds the object terms, in parallel for large snapshots.
@@ -53,12 +63,18 @@ func convertObjects(objs []*inventory.Object) ([]*ast.Term, error) {
 	if workers <= 1 {
 		return terms, newBuilder().objects(objs, terms)
 	}
-	chunk := (len(objs) + workers - 1) / workers
-	errs := make([]error, workers)
+	chunks := (len(objs) + objectsPerChunk - 1) / objectsPerChunk
+	errs := make([]error, chunks)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*chunk, min((w+1)*chunk, len(objs))
-		wg.Go(func() { errs[w] = newBuilder().objects(objs[lo:hi], terms[lo:hi]) })
+	for range workers {
+		wg.Go(func() {
+			b := newBuilder()
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				lo, hi := c*objectsPerChunk, min((c+1)*objectsPerChunk, len(objs))
+				errs[c] = b.objects(objs[lo:hi], terms[lo:hi])
+			}
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -116,7 +132,7 @@ func (b *builder) end(start int) *ast.Term {
 	return t
 }
 
-func (b *builder) snapshot(s *inventory.Snapshot, objects []*ast.Term) ast.Value {
+func (b *builder) snapshot(s *inventory.Snapshot, objects []*ast.Term, finalizers *ast.Term) ast.Value {
 	o := b.begin()
 	b.putShared("schemaVersion", s.SchemaVersion)
 	b.putShared("source", s.Source)
@@ -124,7 +140,7 @@ func (b *builder) snapshot(s *inventory.Snapshot, objects []*ast.Term) ast.Value
 	b.putShared("target", s.Target)
 	b.put("namespaces", b.namespaces(s))
 	b.put("objects", ast.NewTerm(ast.NewArray(objects...)))
-	b.put("finalizers", b.finalizers(s.Finalizers))
+	b.put("finalizers", finalizers)
 	b.put("services", b.services(s.Services))
 	if s.Discovery != nil {
 		b.put("discovery", b.discovery(s.Discovery))
