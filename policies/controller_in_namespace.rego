@@ -223,7 +223,8 @@ _runtime_controllers := [[e, c] |
 # A workload that carries none of the label keys those controllers are
 # recognised by is none of them: a lookup of those few keys in its labels
 # and its pod template's keeps the full match to a few workloads of a large
-# bundle.
+# bundle. The keys are bound once, outside the loop: a rule reference per
+# workload costs more than the lookups.
 _wanted_keys := {k |
 	some [_, c] in _runtime_controllers
 	some set in object.get(c.controller, "workloadLabels", [])
@@ -231,17 +232,19 @@ _wanted_keys := {k |
 }
 
 _candidates contains w.ref.id if {
+	keys := _wanted_keys
 	some kind in _workload_kinds
 	some w in object.get(input.index.byKind, kind, [])
-	some k in _wanted_keys
+	some k in keys
 	_ = w.metadata.labels[k]
 	not _controlled(kind, w)
 }
 
 _candidates contains w.ref.id if {
+	keys := _wanted_keys
 	some kind in _workload_kinds
 	some w in object.get(input.index.byKind, kind, [])
-	some k in _wanted_keys
+	some k in keys
 	_ = w.spec.template.metadata.labels[k]
 	not _controlled(kind, w)
 }
