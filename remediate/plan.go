@@ -98,6 +98,8 @@ type Gate struct {
 // Verdict is the gate's answer for one candidate.
 type Verdict struct {
 	Run bool
+	// Waiting: the controller is proven absent, not for long enough yet.
+	Waiting bool
 	// Reason says why not (or, for Run, on what evidence).
 	Reason string
 }
@@ -156,7 +158,7 @@ func (g Gate) judgeRemoval(c Candidate, absentFor time.Duration) (Verdict, bool)
 		return Verdict{Reason: fmt.Sprintf("its controller is %s, not proven absent (%s)", f.Liveness, strings.Join(f.Evidence, "; "))}, false
 	}
 	if absentFor < g.ControllerGoneAfter {
-		return Verdict{Reason: fmt.Sprintf("its controller has been absent for %s; removal waits until %s (--controller-gone-after)",
+		return Verdict{Waiting: true, Reason: fmt.Sprintf("its controller has been absent for %s; removal waits until %s (--controller-gone-after)",
 			absentFor.Round(time.Second), g.ControllerGoneAfter)}, false
 	}
 	allowListed := g.AllowLeaking[f.Finalizer] || (c.Entry != nil && g.AllowLeaking[c.Entry.ID])

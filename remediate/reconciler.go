@@ -12,6 +12,10 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
@@ -40,8 +44,8 @@ const (
 const (
 	DefaultStuckAfter          = 5 * time.Minute
 	DefaultControllerGoneAfter = 10 * time.Minute
-	// recheck is how often a stuck namespace is looked at again.
-	recheck = 30 * time.Second
+	// DefaultRecheck is how often a stuck namespace is looked at again.
+	DefaultRecheck = 30 * time.Second
 )
 
 // Engine is what the remediator needs of the policy engine.
@@ -63,8 +67,9 @@ type Options struct {
 	Actions []actions.Type
 	// DefaultEnabled applies to namespaces without the nsguard.io/remediation label.
 	DefaultEnabled bool
-	// StuckAfter and ControllerGoneAfter: see the flags.
-	StuckAfter, ControllerGoneAfter time.Duration
+	// StuckAfter and ControllerGoneAfter: see the flags. Recheck is how
+	// often a stuck namespace is looked at again (default 30s).
+	StuckAfter, ControllerGoneAfter, Recheck time.Duration
 	// AllowFinalizers may be removed although the catalog says they leak,
 	// or does not know them (finalizer names or catalog ids).
 	AllowFinalizers []string
@@ -110,6 +115,9 @@ func NewReconciler(opts Options) (*Reconciler, error) {
 	}
 	if opts.ControllerGoneAfter <= 0 {
 		opts.ControllerGoneAfter = DefaultControllerGoneAfter
+	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = DefaultRecheck
 	}
 	if opts.MaxActionsPerPass <= 0 {
 		opts.MaxActionsPerPass = 10
@@ -186,16 +194,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	case reason == "":
 		// Terminating, but nothing reported left: the namespace controller
 		// is at work.
-		return reconcile.Result{RequeueAfter: recheck}, nil
+		return reconcile.Result{RequeueAfter: r.opts.Recheck}, nil
 	}
 	r.opts.Metrics.stuck(ns.Name, reason)
 	if r.opts.Mode == ModeOff {
-		return reconcile.Result{RequeueAfter: recheck}, nil
+		return reconcile.Result{RequeueAfter: r.opts.Recheck}, nil
 	}
 	if !r.enabled(ns) {
-		r.say(ns, "", corev1.EventTypeNormal, "RemediationDisabled", "Remediate",
-			"stuck in Terminating for %s (%s); remediation is disabled for this namespace (label %s=%s enables it)", age.Round(time.Second), reason, Label, LabelEnabled)
-		return reconcile.Result{RequeueAfter: recheck}, nil
+		r.say(ns, Candidate{}, ReasonDisabled, "stuck in Terminating (%s); remediation is disabled for this namespace (label %s=%s enables it)", reason, Label, LabelEnabled)
+		return reconcile.Result{RequeueAfter: r.opts.Recheck}, nil
 	}
 	return r.remediate(ctx, log, ns, age, reason)
 }
@@ -283,12 +290,16 @@ func (r *Reconciler) remediate(ctx context.Context, log logr.Logger, ns *corev1.
 		v := r.gate.Judge(ctx, s, c, info, absentFor)
 		if !v.Run {
 			r.opts.Metrics.action(c.Action.Type, r.opts.Mode, "skipped")
-			r.say(ns, c.Key(), corev1.EventTypeNormal, "RemediationSkipped", string(c.Action.Type), "will not %s: %s", describe(c.Action), v.Reason)
+			reason := ReasonRefused
+			if v.Waiting {
+				reason = ReasonWaiting
+			}
+			r.say(ns, c, reason, "will not %s: %s", describe(c.Action), v.Reason)
 			continue
 		}
 		if r.opts.Mode == ModeDryRun {
 			r.opts.Metrics.action(c.Action.Type, r.opts.Mode, "would-run")
-			r.say(ns, c.Key(), corev1.EventTypeNormal, "WouldRemediate", string(c.Action.Type), "would %s%s: %s", describe(c.Action), absentWords(c, absentFor), v.Reason)
+			r.say(ns, c, ReasonWouldRun, "would %s%s: %s", describe(c.Action), absentWords(c, absentFor), v.Reason)
 			continue
 		}
 		if acted == r.opts.MaxActionsPerPass || !r.limiter.TryAccept() {
@@ -300,11 +311,13 @@ func (r *Reconciler) remediate(ctx context.Context, log logr.Logger, ns *corev1.
 			failed = errors.Join(failed, err)
 		}
 	}
+	r.explainHeld(ns, s, report, cands)
+	log.V(1).Info("pass", "age", age.Round(time.Second), "reason", reason, "candidates", len(cands), "acted", acted, "complete", s.Complete)
 	if failed != nil {
 		// Backs off, per namespace.
 		return reconcile.Result{}, failed
 	}
-	return reconcile.Result{RequeueAfter: recheck}, nil
+	return reconcile.Result{RequeueAfter: r.opts.Recheck}, nil
 }
 
 // execute runs one allowed action: its object's metadata first to the log
@@ -320,33 +333,92 @@ func (r *Reconciler) execute(ctx context.Context, log logr.Logger, ns *corev1.Na
 		return err
 	}
 	log.Info("remediating", "action", a.Type, "target", a.Target.String(), "finalizer", a.Finalizer, "before", before.String(), "evidence", v.Reason)
-	r.event(ns, corev1.EventTypeNormal, "Remediating", string(a.Type), "about to %s%s; its metadata before: %s; evidence: %s", describe(a), absentWords(c, absentFor), before, v.Reason)
+	r.event(ns, c, corev1.EventTypeNormal, ReasonRemediating, "about to %s%s; its metadata before: %s; evidence: %s", describe(a), absentWords(c, absentFor), before, v.Reason)
 	if err := r.opts.Executor.Execute(ctx, a); err != nil {
 		r.opts.Metrics.action(a.Type, r.opts.Mode, "failed")
 		log.Error(err, "remediation failed", "action", a.Type, "target", a.Target.String())
-		r.event(ns, corev1.EventTypeWarning, "RemediationFailed", string(a.Type), "could not %s: %v", describe(a), err)
+		r.event(ns, c, corev1.EventTypeWarning, ReasonFailed, "could not %s: %v", describe(a), err)
 		return err
 	}
 	r.opts.Metrics.action(a.Type, r.opts.Mode, "executed")
 	log.Info("remediated", "action", a.Type, "target", a.Target.String(), "finalizer", a.Finalizer)
-	r.event(ns, corev1.EventTypeNormal, "Remediated", string(a.Type), "did %s", describe(a))
+	r.event(ns, c, corev1.EventTypeNormal, ReasonRemediated, "did %s", describe(a))
 	return nil
 }
 
+// explainHeld says, for each finalizer that holds the namespace and that no
+// action of the plan may remove (its controller is alive, down or unknown),
+// why nothing is done about it: the Event a person looks for first.
+func (r *Reconciler) explainHeld(ns *corev1.Namespace, s *inventory.Snapshot, report *diagnose.Report, cands []Candidate) {
+	planned := map[string]bool{}
+	for _, c := range cands {
+		if c.Action.Type == actions.RemoveFinalizer {
+			planned[c.Action.Finalizer] = true
+		}
+	}
+	for _, f := range report.Finalizers {
+		if planned[f.Name] || f.Liveness == inventory.LivenessAbsent || f.Removal == diagnose.RemovalNever {
+			continue
+		}
+		c := Candidate{Action: actions.Action{Type: actions.RemoveFinalizer, Finalizer: f.Name}}
+		for _, b := range report.Objects {
+			if contains(b.Finalizers, f.Name) {
+				c.Action.Target = actions.TargetOf(b.Object, uidOf(s, b.Object))
+				break
+			}
+		}
+		r.say(ns, c, ReasonRefused, "will not remove finalizer %s from %d object(s): its controller is %s (%s)",
+			f.Name, f.Objects, f.Liveness, strings.Join(f.Evidence, "; "))
+	}
+}
+
+func uidOf(s *inventory.Snapshot, ref inventory.ObjectRef) string {
+	if ref.ID >= 0 && ref.ID < len(s.Objects) {
+		return s.Objects[ref.ID].Metadata.UID
+	}
+	return ""
+}
+
+func contains(l []string, x string) bool {
+	for _, v := range l {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Reasons of the remediator's Events.
+const (
+	ReasonDisabled    = "RemediationDisabled"
+	ReasonWaiting     = "RemediationWaiting"
+	ReasonRefused     = "RemediationRefused"
+	ReasonWouldRun    = "WouldRemediate"
+	ReasonRemediating = "Remediating"
+	ReasonRemediated  = "Remediated"
+	ReasonFailed      = "RemediationFailed"
+)
+
 // say writes an Event when the message for a candidate changes.
-func (r *Reconciler) say(ns *corev1.Namespace, key, typ, reason, action, note string, args ...any) {
+func (r *Reconciler) say(ns *corev1.Namespace, c Candidate, reason, note string, args ...any) {
 	msg := fmt.Sprintf(note, args...)
-	k := ns.Name + "\x00" + key
+	k := ns.Name + "\x00" + c.Key()
 	r.mu.Lock()
 	same := r.said[k] == reason+msg
 	r.said[k] = reason + msg
 	r.mu.Unlock()
 	if !same {
-		r.event(ns, typ, reason, action, "%s", msg)
+		r.event(ns, c, corev1.EventTypeNormal, reason, "%s", msg)
 	}
 }
 
-func (r *Reconciler) event(ns *corev1.Namespace, typ, reason, action, note string, args ...any) {
+// event records an Event about the namespace, related to the candidate's
+// object: events.k8s.io groups Events by what they regard, what they
+// relate to, their reason and their action, so each candidate and each
+// kind of answer gets a series of its own. Events about the object itself
+// cannot be written: its namespace is Terminating and accepts no new
+// objects.
+func (r *Reconciler) event(ns *corev1.Namespace, c Candidate, typ, reason, note string, args ...any) {
 	if r.opts.Recorder == nil {
 		return
 	}
@@ -355,7 +427,16 @@ func (r *Reconciler) event(ns *corev1.Namespace, typ, reason, action, note strin
 	if len(msg) > 1000 {
 		msg = msg[:999] + "…"
 	}
-	r.opts.Recorder.Eventf(ns, nil, typ, reason, action, "%s", msg)
+	action := "Remediate"
+	var related runtime.Object
+	if t := c.Action.Target; t.Name != "" {
+		action = string(c.Action.Type)
+		related = &metav1.PartialObjectMetadata{
+			TypeMeta:   metav1.TypeMeta{APIVersion: schema.GroupVersion{Group: t.Group, Version: t.Version}.String(), Kind: t.Kind},
+			ObjectMeta: metav1.ObjectMeta{Name: t.Name, Namespace: t.Namespace, UID: types.UID(t.UID)},
+		}
+	}
+	r.opts.Recorder.Eventf(ns, related, typ, reason, action, "%s", msg)
 }
 
 // forget drops what is kept of a namespace that is gone or no longer

@@ -67,6 +67,7 @@ type serveOptions struct {
 	stateNamespace      string
 	stateName           string
 	actionQPS           float32
+	recheck             time.Duration
 	leaderElect         bool
 	leaderElectionNS    string
 
@@ -147,6 +148,7 @@ the certificates are in place and the caches have synced.`,
 	f.StringVar(&o.stateNamespace, "state-namespace", os.Getenv("POD_NAMESPACE"), "namespace of the remediator's state ConfigMap and leader-election Lease (default POD_NAMESPACE)")
 	f.StringVar(&o.stateName, "state-configmap", "nsguard-remediator-state", "name of the ConfigMap where the remediator remembers since when each controller has been absent")
 	f.Float32Var(&o.actionQPS, "remediation-qps", 1, "actions per second across all namespaces")
+	f.DurationVar(&o.recheck, "recheck-interval", remediate.DefaultRecheck, "how often a stuck namespace is looked at again")
 	f.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among replicas: only the leader remediates (the webhook serves on every replica)")
 	f.StringVar(&o.loading.ExplicitPath, clientcmd.RecommendedConfigPathFlag, "", "path to the kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
 	clientcmd.BindOverrideFlags(o.overrides, f, clientcmd.RecommendedConfigOverrideFlags(""))
@@ -370,7 +372,7 @@ func addRemediator(mgr ctrl.Manager, cfg *rest.Config, o *serveOptions, cache *i
 		State:    &remediate.StateStore{Client: kube, Namespace: o.stateNamespace, Name: o.stateName},
 		Recorder: mgr.GetEventRecorder("nsguard-remediator"),
 		Mode:     o.remediation, Actions: types, DefaultEnabled: o.remediationDefault == remediate.LabelEnabled,
-		StuckAfter: o.stuckAfter, ControllerGoneAfter: o.controllerGoneAfter, AllowFinalizers: o.allowFinalizers,
+		StuckAfter: o.stuckAfter, ControllerGoneAfter: o.controllerGoneAfter, Recheck: o.recheck, AllowFinalizers: o.allowFinalizers,
 		ClusterQPS: o.actionQPS, Now: cache.Clock().Now, Metrics: remediate.NewMetrics(metrics.Registry), Logger: log,
 	})
 	if err != nil {

@@ -53,22 +53,57 @@ type livenessCase struct {
 	evidence string
 }
 
-func TestLivenessOnARealControlPlane(t *testing.T) {
-	t.Parallel()
-	cp := requireCluster(t)
-	if err := cp.Apply(t.Context(), gadgetCRD); err != nil {
-		t.Fatal(err)
-	}
-	gadgetRole := func(name string) string {
-		return `apiVersion: rbac.authorization.k8s.io/v1
+// caseEnv is where a liveness case grants its controller rights: on the
+// Gadgets of one API group, through RoleBindings in the Gadget's namespace
+// (so that cases running side by side grant each other nothing), or
+// through ClusterRoleBindings, which outlive the namespace's deletion (the
+// remediator's tests delete it).
+type caseEnv struct {
+	group       string
+	clusterWide bool
+}
+
+// role is a ClusterRole that may update the group's Gadgets.
+func (e caseEnv) role(name string) string {
+	return `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: ` + name + `}
 rules:
-  - apiGroups: [liveness.e2e.nsguard.io]
+  - apiGroups: [` + e.group + `]
     resources: [gadgets]
     verbs: [get, list, watch, update, patch]`
+}
+
+func (e caseEnv) bindSA(t *testing.T, cp *controlplane.ControlPlane, ns, role, saNamespace, sa string) {
+	t.Helper()
+	e.bind(t, cp, ns, role, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: sa, Namespace: saNamespace})
+}
+
+func (e caseEnv) bind(t *testing.T, cp *controlplane.ControlPlane, ns, role string, subject rbacv1.Subject) {
+	t.Helper()
+	if !e.clusterWide {
+		bind(t, cp, ns, role, subject)
+		return
 	}
-	cases := []livenessCase{
+	crbs := cp.Client.RbacV1().ClusterRoleBindings()
+	crb, err := crbs.Create(t.Context(), &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: role + "-"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
+		Subjects:   []rbacv1.Subject{subject},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = crbs.Delete(context.Background(), crb.Name, metav1.DeleteOptions{})
+		_ = cp.Client.RbacV1().ClusterRoles().Delete(context.Background(), role, metav1.DeleteOptions{})
+	})
+}
+
+// livenessCases are the setups of the liveness model, each with its
+// verdict; the remediator's tests reuse those whose controller is alive.
+func livenessCases(env caseEnv) []livenessCase {
+	return []livenessCase{
 		{
 			name: "group wildcard",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
@@ -76,10 +111,10 @@ rules:
 kind: ClusterRole
 metadata: {name: lv-group-wildcard-`+ops+`}
 rules:
-  - apiGroups: [liveness.e2e.nsguard.io]
+  - apiGroups: [`+env.group+`]
     resources: ["*"]
     verbs: ["*"]`)
-				bindSA(t, cp, ns, "lv-group-wildcard-"+ops, ops, "operator")
+				env.bindSA(t, cp, ns, "lv-group-wildcard-"+ops, ops, "operator")
 				readyDeployment(t, cp, ops, "operator", "operator")
 			},
 			liveness: inventory.LivenessAlive, evidence: "pod(s) running and ready",
@@ -87,8 +122,8 @@ rules:
 		{
 			name: "bare pod",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
-				apply(t, cp, gadgetRole("lv-bare-"+ops))
-				bindSA(t, cp, ns, "lv-bare-"+ops, ops, "operator")
+				apply(t, cp, env.role("lv-bare-"+ops))
+				env.bindSA(t, cp, ns, "lv-bare-"+ops, ops, "operator")
 				readyPod(t, cp, ops, "operator", "operator", nil)
 			},
 			liveness: inventory.LivenessAlive, evidence: "Pod " + "%OPS%" + "/operator has 1 pod(s) running and ready",
@@ -96,8 +131,8 @@ rules:
 		{
 			name: "job",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
-				apply(t, cp, gadgetRole("lv-job-"+ops))
-				bindSA(t, cp, ns, "lv-job-"+ops, ops, "operator")
+				apply(t, cp, env.role("lv-job-"+ops))
+				env.bindSA(t, cp, ns, "lv-job-"+ops, ops, "operator")
 				// The job controller does not run here: the test creates
 				// the pod as it would.
 				job, err := cp.Client.BatchV1().Jobs(ops).Create(t.Context(), &batchv1.Job{
@@ -117,8 +152,8 @@ rules:
 		{
 			name: "service account as a system user",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
-				apply(t, cp, gadgetRole("lv-sysuser-"+ops))
-				bind(t, cp, ns, "lv-sysuser-"+ops, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "system:serviceaccount:" + ops + ":operator"})
+				apply(t, cp, env.role("lv-sysuser-"+ops))
+				env.bind(t, cp, ns, "lv-sysuser-"+ops, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "system:serviceaccount:" + ops + ":operator"})
 				readyDeployment(t, cp, ops, "operator", "operator")
 			},
 			liveness: inventory.LivenessAlive, evidence: "pod(s) running and ready",
@@ -126,8 +161,8 @@ rules:
 		{
 			name: "sibling's stale lease",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
-				apply(t, cp, gadgetRole("lv-sibling-"+ops))
-				bindSA(t, cp, ns, "lv-sibling-"+ops, ops, "operator")
+				apply(t, cp, env.role("lv-sibling-"+ops))
+				env.bindSA(t, cp, ns, "lv-sibling-"+ops, ops, "operator")
 				readyDeployment(t, cp, ops, "operator", "operator")
 				webhook := readyDeployment(t, cp, ops, "operator-webhook", "operator-webhook")
 				staleLease(t, cp, ops, "webhook-leader", webhook+"_4f2a", time.Hour)
@@ -138,7 +173,7 @@ rules:
 			name: "people bound to edit, into which the gadget role aggregates",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
 				aggregateIntoEdit(t, cp)
-				bind(t, cp, ns, "edit", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "developers"})
+				env.bind(t, cp, ns, "edit", rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "developers"})
 			},
 			liveness: inventory.LivenessAbsent, evidence: "no running pod's service account, and no person or outside identity",
 		},
@@ -146,7 +181,7 @@ rules:
 			name: "a ready CI runner bound to edit",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
 				aggregateIntoEdit(t, cp)
-				bind(t, cp, ns, "edit", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "runner", Namespace: ops})
+				env.bind(t, cp, ns, "edit", rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: "runner", Namespace: ops})
 				readyDeployment(t, cp, ops, "runner", "runner")
 			},
 			liveness: inventory.LivenessAbsent, evidence: "no running pod's service account",
@@ -154,8 +189,8 @@ rules:
 		{
 			name: "a person with a role on gadgets may run it elsewhere",
 			setup: func(t *testing.T, cp *controlplane.ControlPlane, ns, ops string) {
-				apply(t, cp, gadgetRole("lv-alice-"+ops))
-				bind(t, cp, ns, "lv-alice-"+ops, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice-" + ops})
+				apply(t, cp, env.role("lv-alice-"+ops))
+				env.bind(t, cp, ns, "lv-alice-"+ops, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice-" + ops})
 			},
 			liveness: inventory.LivenessUnknown, evidence: "user alice-%OPS% may update gadgets." + gadgetGroup,
 		},
@@ -165,6 +200,15 @@ rules:
 			liveness: inventory.LivenessAbsent, evidence: "no running pod's service account",
 		},
 	}
+}
+
+func TestLivenessOnARealControlPlane(t *testing.T) {
+	t.Parallel()
+	cp := requireCluster(t)
+	if err := cp.Apply(t.Context(), gadgetCRD); err != nil {
+		t.Fatal(err)
+	}
+	cases := livenessCases(caseEnv{group: gadgetGroup})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -422,8 +466,13 @@ spec: {holderIdentity: %s, leaseDurationSeconds: %d, renewTime: "%s"}`, name, ns
 // removeFinalizers lets a test's namespace go: it strips the test's own
 // finalizers from the namespace and its Gadgets.
 func removeFinalizers(t *testing.T, cp *controlplane.ControlPlane, ns string) {
+	removeFinalizersOf(t, cp, ns, gadgetGroup)
+}
+
+// removeFinalizersOf is removeFinalizers for the Gadgets of another group.
+func removeFinalizersOf(t *testing.T, cp *controlplane.ControlPlane, ns, group string) {
 	ctx := context.Background()
-	out, _ := cp.Kubectl(ctx, "get", "gadgets."+gadgetGroup, "-n", ns, "-o", "name")
+	out, _ := cp.Kubectl(ctx, "get", "gadgets."+group, "-n", ns, "-o", "name")
 	for _, name := range strings.Fields(string(out)) {
 		_, _ = cp.Kubectl(ctx, "patch", name, "-n", ns, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
 	}
