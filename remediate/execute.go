@@ -34,11 +34,11 @@ type Executor struct {
 // Before is what an object looked like before an action changed it: its
 // metadata, for the audit record.
 type Before struct {
-	ResourceVersion string            `json:"resourceVersion,omitempty"`
-	Finalizers      []string          `json:"finalizers,omitempty"`
-	Labels          map[string]string `json:"labels,omitempty"`
-	Annotations     map[string]string `json:"annotations,omitempty"`
-	DeletionTime    string            `json:"deletionTimestamp,omitempty"`
+	ResourceVersion string                  `json:"resourceVersion,omitempty"`
+	Finalizers      []string                `json:"finalizers,omitempty"`
+	Labels          map[string]string       `json:"labels,omitempty"`
+	Annotations     map[string]string       `json:"annotations,omitempty"`
+	DeletionTime    string                  `json:"deletionTimestamp,omitempty"`
 	OwnerReferences []metav1.OwnerReference `json:"ownerReferences,omitempty"`
 }
 
