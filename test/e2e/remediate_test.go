@@ -116,14 +116,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// startRemediator starts a remediator as the chart's service account, its
+// state and Lease in remediatorNS.
 func startRemediator(t *testing.T, cp *controlplane.ControlPlane, args ...string) *remediator {
+	t.Helper()
+	return startRemediatorWith(t, cp, append([]string{"--kubeconfig", remediatorKubeconfig(t, cp), "--state-namespace", remediatorNS}, args...))
+}
+
+// startRemediatorWith starts nsguard serve --components remediator with
+// short delays (the flags in args come after and win).
+func startRemediatorWith(t *testing.T, cp *controlplane.ControlPlane, args []string) *remediator {
 	t.Helper()
 	probe, err := controlplane.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append([]string{"serve", "--components", "remediator", "--kubeconfig", remediatorKubeconfig(t, cp),
-		"--state-namespace", remediatorNS, "--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:" + probe,
+	all := append([]string{"serve", "--components", "remediator", "--metrics-bind-address", "0", "--health-probe-bind-address", "127.0.0.1:" + probe,
 		"--stuck-after", "2s", "--controller-gone-after", "3s", "--recheck-interval", "2s", "-v", "1"}, args...)
 	r := &remediator{cmd: exec.Command(filepath.Join(nsguardBinary(t), "nsguard"), all...), logs: &syncBuffer{}, done: make(chan struct{})}
 	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
