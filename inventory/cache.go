@@ -44,8 +44,10 @@ type CacheOptions struct {
 	// CRD or APIService changed (default 5m).
 	DiscoveryRefresh time.Duration
 	// QPS and Burst bound the requests of the whole process (one limiter
-	// shared by every client; default 50 and 100): the informers' LISTs
-	// at start, discovery, and the LISTs of ContentsList. Priority and
+	// shared by every client; default 100 and 300): the informers' LISTs
+	// at start, discovery, and the LISTs of ContentsList, about one per
+	// namespaced type (130 on a cluster with a few operators) for each
+	// decision, so that a decision's LISTs fit in the burst. Priority and
 	// fairness on the API server protects it too.
 	QPS   float32
 	Burst int
@@ -73,10 +75,10 @@ func (o CacheOptions) withDefaults() (CacheOptions, error) {
 		o.DiscoveryRefresh = 5 * time.Minute
 	}
 	if o.QPS <= 0 {
-		o.QPS = 50
+		o.QPS = 100
 	}
 	if o.Burst <= 0 {
-		o.Burst = 100
+		o.Burst = 300
 	}
 	if o.Logger.GetSink() == nil {
 		o.Logger = logr.Discard()
