@@ -52,6 +52,7 @@ test: k8s-bin vet docs-check ## Run every test: unit, Rego, CLI, fuzz seeds, end
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 500x ./lint
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(TEST_FUZZTIME) -fuzzminimizetime 500x ./webhook
+	$(MAKE) chart-test
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane.
@@ -93,6 +94,69 @@ docs: ## Regenerate docs/rules.md from the rule metadata.
 .PHONY: docs-check
 docs-check: ## Fail when docs/rules.md is stale.
 	$(GO) run ./hack/gendocs -check
+
+##@ Chart
+
+HELM        ?= $(BIN)/helm
+HELM_MODULE := helm.sh/helm/v4
+
+.PHONY: helm
+helm: $(HELM) ## Build the pinned helm (hack/tools/helm/go.mod) into ./bin.
+
+# helm has a module of its own so that its dependencies never mix with
+# nsguard's; its version is stamped from that go.mod.
+$(HELM): hack/tools/helm/go.mod hack/tools/helm/go.sum
+	cd hack/tools/helm && \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X $(HELM_MODULE)/internal/version.version=$$($(GO) list -m -f '{{.Version}}' $(HELM_MODULE))" \
+		-o $(abspath $(HELM)) $(HELM_MODULE)/cmd/helm
+
+.PHONY: chart-test
+chart-test: helm k8s-bin ## Lint and render charts/nsguard over a matrix of values, apply it to a real control plane, and run nsguard as its service account.
+	HELM=$(HELM) $(GO) test -count=1 -timeout 10m ./test/chart/...
+
+##@ Image and release
+
+IMAGE          ?= ghcr.io/nsguard/nsguard:$(VERSION)
+CONTAINER_TOOL ?= docker
+DIST           ?= $(CURDIR)/dist
+# Platforms of the release archives (and of the krew manifest).
+PLATFORMS      ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+RELEASE_URL    ?= https://github.com/nsguard/nsguard/releases/download
+KREW_MANIFEST  ?= plugins/krew/nsguard.yaml
+
+.PHONY: docker-build
+docker-build: ## Build the container image (IMAGE=ghcr.io/nsguard/nsguard:VERSION) from the Dockerfile; needs a container engine.
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+.PHONY: dist
+dist: ## Build the release archives dist/kubectl-nsguard_VERSION_OS_ARCH.tar.gz, built as make build builds.
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		dir=$(DIST)/kubectl-nsguard_$(VERSION)_$${os}_$${arch}; mkdir -p $$dir; \
+		echo "build $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$dir/kubectl-nsguard$$ext ./cmd/nsguard; \
+		cp README.md $$dir/; \
+		tar -C $$dir --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - . | gzip -n > $$dir.tar.gz; \
+		rm -rf $$dir; \
+	done
+
+# The krew manifest of a release: $(KREW_MANIFEST) with the
+# version, each platform's URL and the sha256 of its archive in dist/.
+# Release: tag vX.Y.Z, make dist krew-manifest VERSION=vX.Y.Z, upload
+# dist/*, commit the manifest, and open a pull request to krew-index with it.
+.PHONY: krew-manifest
+krew-manifest: ## Fill plugins/krew/nsguard.yaml's version, URLs and sha256s from the dist/ archives (after make dist).
+	@set -e; m=$(KREW_MANIFEST); \
+	sed -i -E 's|^(  version: ).*|\1$(VERSION)|' $$m; \
+	for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		f=kubectl-nsguard_$(VERSION)_$${os}_$${arch}.tar.gz; \
+		[ -f $(DIST)/$$f ] || { echo "krew-manifest: $(DIST)/$$f is missing: run make dist VERSION=$(VERSION)"; exit 1; }; \
+		sum=$$(sha256sum $(DIST)/$$f | cut -d' ' -f1); \
+		sed -i -E "/# $$os\/$$arch\$$/,/sha256:/{s|(uri: ).*|\1$(RELEASE_URL)/$(VERSION)/$$f|;s|(sha256: ).*|\1$$sum|}" $$m; \
+		echo "$$os/$$arch $$sum"; \
+	done
 
 ##@ Clean
 
