@@ -176,8 +176,8 @@ func histogram(ctx context.Context, p *webhookProc) (histSample, error) {
 	if err != nil {
 		return histSample{}, fmt.Errorf("read nsguard serve's metrics: %w", err)
 	}
-	sum, _ := metricSum(text, "nsguard_admission_decision_duration_seconds_sum")
-	count, _ := metricSum(text, "nsguard_admission_decision_duration_seconds_count")
+	sum, _ := measure.MetricSum(text, "nsguard_admission_decision_duration_seconds_sum")
+	count, _ := measure.MetricSum(text, "nsguard_admission_decision_duration_seconds_count")
 	return histSample{sum: sum, count: count}, nil
 }
 

@@ -106,7 +106,7 @@ type measured struct {
 }
 
 func run(ctx context.Context, o options, out io.Writer) (retErr error) {
-	sizes, err := parseSizes(o.sizes)
+	sizes, err := measure.ParseSizes("sizes", o.sizes)
 	if err != nil {
 		return err
 	}

@@ -6,25 +6,6 @@ import (
 	"time"
 )
 
-func TestMetricSum(t *testing.T) {
-	text := `# HELP nsguard_cache_objects Objects held by the inventory cache, by resource.
-# TYPE nsguard_cache_objects gauge
-nsguard_cache_objects{resource="pods"} 120
-nsguard_cache_objects{resource="widgets.apps.bench.example.io"} 3000
-nsguard_cache_objects_other 7
-go_memstats_heap_inuse_bytes 1.2e+07
-`
-	if n, ok := metricSum(text, "nsguard_cache_objects"); !ok || n != 3120 {
-		t.Fatalf("nsguard_cache_objects = %v, %t; want 3120", n, ok)
-	}
-	if n, ok := metricSum(text, "go_memstats_heap_inuse_bytes"); !ok || n != 12e6 {
-		t.Fatalf("heap = %v, %t", n, ok)
-	}
-	if _, ok := metricSum(text, "absent"); ok {
-		t.Fatal("found an absent metric")
-	}
-}
-
 func TestParseLog(t *testing.T) {
 	text := `{"logger":"inventory","ts":"2026-12-01 15:00:00.000000","level":2,"msg":"snapshot from cache","namespace":"bench-10","objects":1500,"requests":2,"duration":"2.5ms","complete":true}
 {"logger":"webhook","ts":"2026-12-01 15:00:00.000000","level":0,"msg":"decision","namespace":"bench-10","user":"admin","result":"denied","allowed":false,"rules":["orphaned-finalizer"],"duration":"12.345ms","complete":true,"dryRun":true,"mode":"enforce","reason":""}
@@ -52,18 +33,6 @@ func TestSlope(t *testing.T) {
 	}
 	if slope([]float64{1, 1}, []float64{2, 3}) != 0 || slope(nil, nil) != 0 {
 		t.Fatal("a slope without distinct x")
-	}
-}
-
-func TestParseSizes(t *testing.T) {
-	got, err := parseSizes("10, 1000,5000")
-	if err != nil || len(got) != 3 || got[0] != 10 || got[2] != 5000 {
-		t.Fatalf("parseSizes = %v, %v", got, err)
-	}
-	for _, bad := range []string{"", "10,,20", "0", "x"} {
-		if _, err := parseSizes(bad); err == nil {
-			t.Errorf("parseSizes(%q) gave no error", bad)
-		}
 	}
 }
 

@@ -3,38 +3,9 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
-
-// metricSum sums the samples of one metric in Prometheus' text format
-// (every label set), and says whether there was any.
-func metricSum(text, name string) (float64, bool) {
-	var sum float64
-	found := false
-	for line := range strings.SplitSeq(text, "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue
-		}
-		if i := strings.LastIndexByte(rest, '}'); i >= 0 {
-			rest = rest[i+1:]
-		}
-		f := strings.Fields(rest)
-		if len(f) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			continue
-		}
-		sum += v
-		found = true
-	}
-	return sum, found
-}
 
 // logEntry is what the benchmark reads of nsguard serve's log lines: the
 // decision (level 0) and the cache's snapshot (level 2) of each request.
@@ -113,17 +84,4 @@ func slope(xs, ys []float64) float64 {
 		return 0
 	}
 	return (n*sxy - sx*sy) / den
-}
-
-// parseSizes reads a comma-separated list of positive integers.
-func parseSizes(s string) ([]int, error) {
-	var out []int
-	for f := range strings.SplitSeq(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("-sizes: %q is not a positive number", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

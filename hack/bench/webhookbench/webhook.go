@@ -66,9 +66,9 @@ func (p *webhookProc) sample(ctx context.Context, since time.Time, phase int) (m
 	if err != nil {
 		return memSample{}, err
 	}
-	objects, _ := metricSum(text, "nsguard_cache_objects")
-	heap, _ := metricSum(text, "go_memstats_heap_inuse_bytes")
-	nextGC, _ := metricSum(text, "go_memstats_next_gc_bytes")
+	objects, _ := measure.MetricSum(text, "nsguard_cache_objects")
+	heap, _ := measure.MetricSum(text, "go_memstats_heap_inuse_bytes")
+	nextGC, _ := measure.MetricSum(text, "go_memstats_next_gc_bytes")
 	s := memSample{At: time.Since(since), CachedObjects: int(objects), RSS: m.RSS, HeapInuse: int64(heap), LiveHeap: int64(nextGC / 2), Phase: phase}
 	p.mu.Lock()
 	p.samples = append(p.samples, s)
@@ -82,7 +82,7 @@ func (p *webhookProc) cachedObjects(ctx context.Context) int {
 	if err != nil {
 		return 0
 	}
-	n, _ := metricSum(text, "nsguard_cache_objects")
+	n, _ := measure.MetricSum(text, "nsguard_cache_objects")
 	return int(n)
 }
 
