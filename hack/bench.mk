@@ -1,8 +1,9 @@
 # Benchmarks: nsguard lint against conftest, nsguard diagnose and the
-# admission webhook (nsguard serve) against the kubectl recipe. Included
-# from the Makefile, which defines BIN, GO, NSGUARD (built by `build`) and
-# K8S_BIN (built by `k8s-bin`). docs/benchmarks.md explains what is
-# measured and holds the latest figures.
+# admission webhook (nsguard serve) against the kubectl recipe, and the
+# remediator (nsguard serve --components remediator) on stuck namespaces.
+# Included from the Makefile, which defines BIN, GO, NSGUARD (built by
+# `build`) and K8S_BIN (built by `k8s-bin`). docs/benchmarks.md explains
+# what is measured and holds the latest figures.
 
 ##@ Benchmarks
 
@@ -23,6 +24,8 @@ BENCH_DIAGNOSE = $(GO) run ./hack/bench/diagnosebench -nsguard $(NSGUARD) -k8s-b
 	-runs $(BENCH_RUNS) -recipe-runs $(BENCH_RECIPE_RUNS) -results $(BENCH_DIR)/diagnose.json
 BENCH_WEBHOOK = $(GO) run ./hack/bench/webhookbench -nsguard $(NSGUARD) -k8s-bin $(K8S_BIN) \
 	-reps $(BENCH_WEBHOOK_REPS) -recipe-runs $(BENCH_RECIPE_RUNS) -results $(BENCH_DIR)/webhook.json
+BENCH_REMEDIATE = $(GO) run ./hack/bench/remediatebench -nsguard $(NSGUARD) -k8s-bin $(K8S_BIN) \
+	-results $(BENCH_DIR)/remediate.json
 
 # One recipe, not prerequisites, so that make -j never runs the
 # benchmarks at the same time on the same cores.
@@ -31,6 +34,7 @@ bench: build conftest k8s-bin ## Run every benchmark and print the figures (docs
 	$(BENCH_LINT)
 	$(BENCH_DIAGNOSE)
 	$(BENCH_WEBHOOK)
+	$(BENCH_REMEDIATE)
 
 .PHONY: bench-lint
 bench-lint: build conftest ## Compare nsguard lint with conftest on a generated corpus of 10,000+ objects in 500 files.
@@ -43,6 +47,10 @@ bench-diagnose: build k8s-bin ## Compare nsguard diagnose with the kubectl recip
 .PHONY: bench-webhook
 bench-webhook: build k8s-bin ## Measure the admission webhook's latency, CPU and memory through the API server, in a cluster of 50,000+ objects (about 10 min).
 	$(BENCH_WEBHOOK)
+
+.PHONY: bench-remediate
+bench-remediate: build k8s-bin ## Measure the remediator on 1, 10 and 100 stuck namespaces: stuck to gone, CPU, memory, API requests per namespace (about 5 min).
+	$(BENCH_REMEDIATE)
 
 .PHONY: conftest
 conftest: $(CONFTEST) ## Build the pinned conftest (hack/tools/conftest/go.mod) into ./bin.
