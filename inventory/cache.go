@@ -51,6 +51,9 @@ type CacheOptions struct {
 	// fairness on the API server protects it too.
 	QPS   float32
 	Burst int
+	// RateLimiter, when set, is the process's limiter (QPS and Burst are
+	// then not used), shared with the process's other clients.
+	RateLimiter flowcontrol.RateLimiter
 	// Now is this machine's clock (default time.Now); liveness is judged
 	// on the API server's, learnt from its responses.
 	Now    func() time.Time
@@ -146,7 +149,11 @@ func NewCache(cfg *rest.Config, opts CacheOptions) (*Cache, error) {
 		return nil, fmt.Errorf("inventory cache: %w", err)
 	}
 	clock := NewServerClock(opts.Now)
-	clients, err := newClusterClients(cfg, clock, flowcontrol.NewTokenBucketRateLimiter(opts.QPS, opts.Burst))
+	limiter := opts.RateLimiter
+	if limiter == nil {
+		limiter = flowcontrol.NewTokenBucketRateLimiter(opts.QPS, opts.Burst)
+	}
+	clients, err := newClusterClients(cfg, clock, limiter)
 	if err != nil {
 		return nil, fmt.Errorf("inventory cache: %w", err)
 	}

@@ -11,13 +11,18 @@ import (
 // them on the cluster's time, and a client whose clock runs ahead would
 // otherwise see every Lease as stale (and a live controller as gone).
 //
-// The header has a resolution of one second, far below the 45 s after
-// which a Lease counts as stale.
+// The header has a resolution of one second: a response sent at local
+// time t0 and received at t1 with Date d says the offset (server − local)
+// lies in [d − t1, d + 1s − t0]. The clock keeps the intersection of those
+// intervals, which narrows as responses come, and reads its middle: a
+// steady estimate, not one that jumps by up to a second with each response.
+// When a new interval no longer meets the kept one (a clock was stepped),
+// it starts again from the new one.
 type ServerClock struct {
 	local func() time.Time
 
 	mu     sync.Mutex
-	offset time.Duration
+	lo, hi time.Duration
 	known  bool
 }
 
@@ -32,9 +37,8 @@ func NewServerClock(local func() time.Time) *ServerClock {
 
 // Now is the API server's time, or the local time before any response.
 func (c *ServerClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.local().Add(c.offset)
+	off, _ := c.Offset()
+	return c.local().Add(off)
 }
 
 // Offset is how far the API server's clock is ahead of the local one, and
@@ -42,32 +46,38 @@ func (c *ServerClock) Now() time.Time {
 func (c *ServerClock) Offset() (time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.offset, c.known
+	if !c.known {
+		return 0, false
+	}
+	return c.lo + (c.hi-c.lo)/2, true
 }
 
-// observe records the Date of a response received now.
-func (c *ServerClock) observe(date string) {
-	t, err := http.ParseTime(date)
+// observe records the Date of a response to a request sent at sent and
+// received at received (local times).
+func (c *ServerClock) observe(date string, sent, received time.Time) {
+	d, err := http.ParseTime(date)
 	if err != nil {
 		return
 	}
-	// The header truncates to the second: the server's time was within
-	// the second after it.
-	server := t.Add(500 * time.Millisecond)
+	lo, hi := d.Sub(received), d.Add(time.Second).Sub(sent)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.offset = server.Sub(c.local())
-	c.known = true
+	if c.known && lo <= c.hi && hi >= c.lo {
+		c.lo, c.hi = max(c.lo, lo), min(c.hi, hi)
+		return
+	}
+	c.lo, c.hi, c.known = lo, hi, true
 }
 
 // Wrap returns a RoundTripper that observes the Date of every response
 // (for rest.Config.WrapTransport).
 func (c *ServerClock) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		sent := c.local()
 		resp, err := rt.RoundTrip(req)
 		if err == nil && resp != nil {
 			if d := resp.Header.Get("Date"); d != "" {
-				c.observe(d)
+				c.observe(d, sent, c.local())
 			}
 		}
 		return resp, err

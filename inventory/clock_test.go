@@ -34,3 +34,28 @@ func TestServerClockFollowsTheServer(t *testing.T) {
 		t.Errorf("Now = %s, want within a second after the server's %s", c.Now(), server)
 	}
 }
+
+// The estimate narrows with each response and does not jump with the
+// one-second resolution of Date.
+func TestServerClockNarrows(t *testing.T) {
+	base := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	local := base
+	c := NewServerClock(func() time.Time { return local })
+	// The server runs 400 ms ahead; responses take 10 ms.
+	for i := 0; i < 20; i++ {
+		sent := local
+		local = local.Add(10 * time.Millisecond)
+		server := local.Add(400 * time.Millisecond)
+		c.observe(server.Truncate(time.Second).Format(http.TimeFormat), sent, local)
+		local = local.Add(137 * time.Millisecond)
+	}
+	off, _ := c.Offset()
+	if d := off - 400*time.Millisecond; d < -60*time.Millisecond || d > 60*time.Millisecond {
+		t.Errorf("offset %s after 20 responses, want about 400ms", off)
+	}
+	// A stepped clock: the intervals no longer meet, the estimate restarts.
+	c.observe(local.Add(time.Hour).Format(http.TimeFormat), local, local)
+	if off, _ := c.Offset(); off < 59*time.Minute {
+		t.Errorf("offset %s after the server's clock jumped an hour", off)
+	}
+}

@@ -158,8 +158,10 @@ func (g Gate) judgeRemoval(c Candidate, absentFor time.Duration) (Verdict, bool)
 		return Verdict{Reason: fmt.Sprintf("its controller is %s, not proven absent (%s)", f.Liveness, strings.Join(f.Evidence, "; "))}, false
 	}
 	if absentFor < g.ControllerGoneAfter {
-		return Verdict{Waiting: true, Reason: fmt.Sprintf("its controller has been absent for %s; removal waits until %s (--controller-gone-after)",
-			absentFor.Round(time.Second), g.ControllerGoneAfter)}, false
+		// Worded without the time elapsed, so that it reads the same on
+		// every pass: one Event, not one per pass.
+		return Verdict{Waiting: true, Reason: fmt.Sprintf("its controller is proven absent; removal waits until it has been absent for %s (--controller-gone-after)",
+			g.ControllerGoneAfter)}, false
 	}
 	allowListed := g.AllowLeaking[f.Finalizer] || (c.Entry != nil && g.AllowLeaking[c.Entry.ID])
 	switch {

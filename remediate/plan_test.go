@@ -48,7 +48,7 @@ func TestGateRemovesOnlyProvenAbsentFinalizers(t *testing.T) {
 		{"alive", removal(inventory.LivenessAlive, safe), time.Hour, g, false, "its controller is alive"},
 		{"down", removal(inventory.LivenessDown, safe), time.Hour, g, false, "its controller is down"},
 		{"unknown", removal(inventory.LivenessUnknown, safe), time.Hour, g, false, "its controller is unknown"},
-		{"absent, not long enough", removal(inventory.LivenessAbsent, safe), 3 * time.Minute, g, false, "absent for 3m0s; removal waits until 10m0s"},
+		{"absent, not long enough", removal(inventory.LivenessAbsent, safe), 3 * time.Minute, g, false, "removal waits until it has been absent for 10m0s"},
 		{"absent long enough", removal(inventory.LivenessAbsent, safe), 11 * time.Minute, g, true, "the evidence"},
 		{"leaks, not allow-listed", removal(inventory.LivenessAbsent, leaky), time.Hour, Gate{Allowed: all, ControllerGoneAfter: time.Minute}, false, "removing it leaks a cloud load balancer"},
 		{"leaks, allow-listed", removal(inventory.LivenessAbsent, leaky), time.Hour, g, true, ""},

@@ -18,13 +18,15 @@ import (
 // --controller-gone-after must not start again when the remediator
 // restarts or its leadership moves. It keeps one ConfigMap in nsguard's
 // own namespace (a key per stuck namespace), so that remediation writes
-// nothing to anyone else's objects until it acts.
+// nothing to anyone else's objects until it acts. Only the leader writes,
+// so after a namespace's first read its state is served from memory.
 type StateStore struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Name      string
 
-	mu sync.Mutex
+	mu  sync.Mutex
+	mem map[string]absentSince
 }
 
 // absentSince maps a candidate's key to the time its controller was first
@@ -33,6 +35,34 @@ type absentSince map[string]time.Time
 
 // Load returns the state of one namespace.
 func (s *StateStore) Load(ctx context.Context, ns string) (absentSince, error) {
+	s.mu.Lock()
+	if st, ok := s.mem[ns]; ok {
+		s.mu.Unlock()
+		return copyState(st), nil
+	}
+	s.mu.Unlock()
+	st, err := s.read(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.mem == nil {
+		s.mem = map[string]absentSince{}
+	}
+	s.mem[ns] = st
+	s.mu.Unlock()
+	return copyState(st), nil
+}
+
+func copyState(st absentSince) absentSince {
+	out := make(absentSince, len(st))
+	for k, v := range st {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *StateStore) read(ctx context.Context, ns string) (absentSince, error) {
 	cm, err := s.Client.CoreV1().ConfigMaps(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return absentSince{}, nil
@@ -54,6 +84,25 @@ func (s *StateStore) Load(ctx context.Context, ns string) (absentSince, error) {
 func (s *StateStore) Save(ctx context.Context, ns string, st absentSince) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mem == nil {
+		s.mem = map[string]absentSince{}
+	}
+	if cur, ok := s.mem[ns]; ok && sameState(cur, st) {
+		return nil
+	}
+	if err := s.write(ctx, ns, st); err != nil {
+		delete(s.mem, ns) // read it again next time
+		return err
+	}
+	if len(st) == 0 {
+		delete(s.mem, ns)
+	} else {
+		s.mem[ns] = copyState(st)
+	}
+	return nil
+}
+
+func (s *StateStore) write(ctx context.Context, ns string, st absentSince) error {
 	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
 	for attempt := 0; attempt < 5; attempt++ {
 		cm, err := cms.Get(ctx, s.Name, metav1.GetOptions{})

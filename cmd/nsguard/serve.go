@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -236,6 +237,10 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("load kubeconfig: %w", err))
 	}
+	// One rate limiter for every client of the process: the cache, the
+	// remediator's writes and state, the manager's.
+	cfg = rest.CopyConfig(cfg)
+	cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(100, 300)
 	conf, err := loadServeConfig(o.configPath, o.dataFiles)
 	if err != nil {
 		return withCode(exitUsage, err)
@@ -271,7 +276,7 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 		return fmt.Errorf("create manager: %w", err)
 	}
 
-	cache, err := inventory.NewCache(cfg, inventory.CacheOptions{Contents: o.contents, Catalog: engine.Catalog(), Logger: log.WithName("inventory")})
+	cache, err := inventory.NewCache(cfg, inventory.CacheOptions{Contents: o.contents, Catalog: engine.Catalog(), RateLimiter: cfg.RateLimiter, Logger: log.WithName("inventory")})
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
