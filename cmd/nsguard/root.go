@@ -64,6 +64,8 @@ explains the ones that still do. One set of Rego policies drives every command:
   nsguard lint       finds, in manifests, what would make a namespace hang when deleted
   nsguard diagnose   explains what blocks a namespace (or would block it) on a live cluster
   nsguard serve      runs the admission webhook that stops deletions that would hang
+  nsguard remediate  un-sticks a namespace stuck in Terminating, with the remediator's safety rules
+  nsguard delete     deletes a namespace safely: the pre-flight plan's safe steps first, then watches it go
   nsguard rules      lists the rules
   nsguard policy     tests built-in and custom policies`,
 		SilenceUsage:  true,
@@ -81,6 +83,8 @@ explains the ones that still do. One set of Rego policies drives every command:
 		newLintCommand(s),
 		newServeCommand(s),
 		newDiagnoseCommand(s),
+		newRemediateCommand(s),
+		newDeleteCommand(s),
 		newRulesCommand(s),
 		newPolicyCommand(s),
 		newVersionCommand(s),
