@@ -328,3 +328,17 @@ func TargetOf(ref inventory.ObjectRef, uid string) Target {
 	}
 	return t
 }
+
+// String words the action for people and Events: "remove finalizer X from
+// Widget.example.com shop/w1".
+func (a Action) String() string {
+	switch a.Type {
+	case RemoveFinalizer:
+		return fmt.Sprintf("remove finalizer %s from %s", a.Finalizer, a.Target)
+	case PatchWebhookFailurePolicy:
+		return fmt.Sprintf("set failurePolicy %s on webhook %s of %s", a.FailurePolicy, a.Webhook, a.Target)
+	case DeleteAll:
+		return "delete " + a.Target.String()
+	}
+	return fmt.Sprintf("%s %s", strings.ReplaceAll(string(a.Type), "-", " "), a.Target)
+}

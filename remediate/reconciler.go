@@ -294,12 +294,12 @@ func (r *Reconciler) remediate(ctx context.Context, log logr.Logger, ns *corev1.
 			if v.Waiting {
 				reason = ReasonWaiting
 			}
-			r.say(ns, c, reason, "will not %s: %s", describe(c.Action), v.Reason)
+			r.say(ns, c, reason, "will not %s: %s", c.Action.String(), v.Reason)
 			continue
 		}
 		if r.opts.Mode == ModeDryRun {
 			r.opts.Metrics.action(c.Action.Type, r.opts.Mode, "would-run")
-			r.say(ns, c, ReasonWouldRun, "would %s%s: %s", describe(c.Action), absentWords(c, absentFor), v.Reason)
+			r.say(ns, c, ReasonWouldRun, "would %s%s: %s", c.Action.String(), absentWords(c, absentFor), v.Reason)
 			continue
 		}
 		if acted == r.opts.MaxActionsPerPass || !r.limiter.TryAccept() {
@@ -333,16 +333,16 @@ func (r *Reconciler) execute(ctx context.Context, log logr.Logger, ns *corev1.Na
 		return err
 	}
 	log.Info("remediating", "action", a.Type, "target", a.Target.String(), "finalizer", a.Finalizer, "before", before.String(), "evidence", v.Reason)
-	r.event(ns, c, corev1.EventTypeNormal, ReasonRemediating, "about to %s%s; its metadata before: %s; evidence: %s", describe(a), absentWords(c, absentFor), before, v.Reason)
+	r.event(ns, c, corev1.EventTypeNormal, ReasonRemediating, "about to %s%s; its metadata before: %s; evidence: %s", a.String(), absentWords(c, absentFor), before, v.Reason)
 	if err := r.opts.Executor.Execute(ctx, a); err != nil {
 		r.opts.Metrics.action(a.Type, r.opts.Mode, "failed")
 		log.Error(err, "remediation failed", "action", a.Type, "target", a.Target.String())
-		r.event(ns, c, corev1.EventTypeWarning, ReasonFailed, "could not %s: %v", describe(a), err)
+		r.event(ns, c, corev1.EventTypeWarning, ReasonFailed, "could not %s: %v", a.String(), err)
 		return err
 	}
 	r.opts.Metrics.action(a.Type, r.opts.Mode, "executed")
 	log.Info("remediated", "action", a.Type, "target", a.Target.String(), "finalizer", a.Finalizer)
-	r.event(ns, c, corev1.EventTypeNormal, ReasonRemediated, "did %s", describe(a))
+	r.event(ns, c, corev1.EventTypeNormal, ReasonRemediated, "did %s", a.String())
 	return nil
 }
 
@@ -457,17 +457,6 @@ func (r *Reconciler) forget(name string) {
 	}
 }
 
-// describe words an action for Events: "remove finalizer X from Widget shop/w1".
-func describe(a actions.Action) string {
-	switch a.Type {
-	case actions.RemoveFinalizer:
-		return fmt.Sprintf("remove finalizer %s from %s", a.Finalizer, a.Target)
-	case actions.PatchWebhookFailurePolicy:
-		return fmt.Sprintf("set failurePolicy %s on webhook %s of %s", a.FailurePolicy, a.Webhook, a.Target)
-	default:
-		return fmt.Sprintf("%s %s", strings.ReplaceAll(string(a.Type), "-", " "), a.Target)
-	}
-}
 
 func absentWords(c Candidate, absentFor time.Duration) string {
 	if c.Action.Type != actions.RemoveFinalizer {

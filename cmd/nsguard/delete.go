@@ -245,7 +245,7 @@ func planDelete(ctx context.Context, s *inventory.Snapshot, r *diagnose.Report, 
 					// delete takes no allow-list: the gate's pointer to one
 					// is not for this command.
 					reason, _, _ := strings.Cut(v.Reason, "; removal needs")
-					why = append(why, fmt.Sprintf("will not %s: %s", describeAction(a), reason))
+					why = append(why, fmt.Sprintf("will not %s: %s", a.String(), reason))
 					continue
 				}
 				rems = append(rems, judgedAction{c: c, v: v})
@@ -258,7 +258,7 @@ func planDelete(ctx context.Context, s *inventory.Snapshot, r *diagnose.Report, 
 			case actions.SetConversionNone:
 				why = append(why, fmt.Sprintf("there is no safe automatic step for a conversion webhook: switching %s to conversion strategy None serves objects stored in another version unconverted, which only a person can judge", a.Target))
 			default:
-				why = append(why, fmt.Sprintf("%s is a step for a person", describeAction(a)))
+				why = append(why, fmt.Sprintf("%s is a step for a person", a.String()))
 			}
 		}
 		if len(why) > 0 {
@@ -362,7 +362,7 @@ func writeDeletePlan(w io.Writer, p deletePlan, namespace string, timeout time.D
 	}
 	for _, j := range p.removals {
 		n++
-		fmt.Fprintf(w, "  %d. %s\n", n, describeAction(j.c.Action))
+		fmt.Fprintf(w, "  %d. %s\n", n, j.c.Action.String())
 		fmt.Fprintf(w, "     evidence: %s\n", j.v.Reason)
 		if c, err := actions.Command(j.c.Action); err == nil {
 			fmt.Fprintf(w, "     $ %s\n", c)

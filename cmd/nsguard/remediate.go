@@ -323,7 +323,7 @@ func writeRemediationPlan(w io.Writer, judged []judgedAction, alone []string) {
 	}
 	fmt.Fprintf(w, "\nPlan: %s to run, %s\n", countOf(len(run), "action"), countOf(len(refused)+len(alone), "refusal"))
 	for i, j := range run {
-		fmt.Fprintf(w, "  %d. %s\n", i+1, describeAction(j.c.Action))
+		fmt.Fprintf(w, "  %d. %s\n", i+1, j.c.Action.String())
 		if j.c.Step != "" {
 			fmt.Fprintf(w, "     step:     %s\n", j.c.Step)
 		}
@@ -337,7 +337,7 @@ func writeRemediationPlan(w io.Writer, judged []judgedAction, alone []string) {
 	}
 	fmt.Fprintln(w, "\nRefused:")
 	for _, j := range refused {
-		fmt.Fprintf(w, "  - will not %s: %s\n", describeAction(j.c.Action), j.v.Reason)
+		fmt.Fprintf(w, "  - will not %s: %s\n", j.c.Action.String(), j.v.Reason)
 	}
 	for _, a := range alone {
 		fmt.Fprintf(w, "  - %s\n", a)
@@ -363,19 +363,6 @@ func held(r *diagnose.Report) bool {
 	return r.Blocked || len(r.Objects) > 0
 }
 
-// describeAction words an action for people: "remove finalizer X from
-// Widget.example.com shop/w1".
-func describeAction(a actions.Action) string {
-	switch a.Type {
-	case actions.RemoveFinalizer:
-		return fmt.Sprintf("remove finalizer %s from %s", a.Finalizer, a.Target)
-	case actions.PatchWebhookFailurePolicy:
-		return fmt.Sprintf("set failurePolicy %s on webhook %s of %s", a.FailurePolicy, a.Webhook, a.Target)
-	case actions.DeleteAll:
-		return "delete " + a.Target.String()
-	}
-	return fmt.Sprintf("%s %s", strings.ReplaceAll(string(a.Type), "-", " "), a.Target)
-}
 
 // writeSummary prints the short form of a diagnosis: the state and
 // verdict, the root cause, the objects that carry finalizers, what was not
@@ -628,7 +615,7 @@ func (ss *session) execute(ctx context.Context, list []actions.Action) (int, err
 	done := 0
 	var errs []error
 	for i, a := range list {
-		fmt.Fprintf(ss.out, "  %d. %s\n", i+1, describeAction(a))
+		fmt.Fprintf(ss.out, "  %d. %s\n", i+1, a.String())
 		if a.Type != actions.DeleteAll {
 			before, err := ss.exec.Read(ctx, a)
 			if errors.Is(err, remediate.ErrGone) {
