@@ -457,7 +457,6 @@ func (r *Reconciler) forget(name string) {
 	}
 }
 
-
 func absentWords(c Candidate, absentFor time.Duration) string {
 	if c.Action.Type != actions.RemoveFinalizer {
 		return ""

@@ -363,7 +363,6 @@ func held(r *diagnose.Report) bool {
 	return r.Blocked || len(r.Objects) > 0
 }
 
-
 // writeSummary prints the short form of a diagnosis: the state and
 // verdict, the root cause, the objects that carry finalizers, what was not
 // checked, and where the full report is.
