@@ -197,7 +197,7 @@ func (d *Decider) decide(ctx context.Context, req Request, ns *corev1.Namespace)
 	case breakGlass(ns, req, d.opts.Config) != "":
 		reason := breakGlass(ns, req, d.opts.Config)
 		dec.Result = ResultBreakGlass
-		dec.Warnings = warnings(deny, warn, append([]string{"nsguard break-glass: deletion allowed despite the findings below"}, notChecked...))
+		dec.Warnings = append([]string{"nsguard break-glass: deletion allowed despite the findings below"}, warnings(deny, warn, notChecked)...)
 		dec.Audit = map[string]string{
 			"nsguard.io/break-glass": fmt.Sprintf("%s (groups %s): %s; bypassed %s", req.User, strings.Join(req.Groups, ","), reason, strings.Join(dec.Rules, ",")),
 		}
