@@ -213,14 +213,14 @@ func TestPlanDelete(t *testing.T) {
 			var got []string
 			for _, o := range p.objects {
 				for _, a := range o.actions {
-					got = append(got, "objects: "+describeAction(a))
+					got = append(got, "objects: "+a.String())
 				}
 			}
 			for _, j := range p.removals {
-				got = append(got, "removal: "+describeAction(j.c.Action))
+				got = append(got, "removal: "+j.c.Action.String())
 			}
 			for _, c := range p.configs {
-				got = append(got, "config: "+describeAction(c.action))
+				got = append(got, "config: "+c.action.String())
 			}
 			if len(tc.refused) > 0 {
 				all := strings.Join(p.refused, "\n")
