@@ -44,6 +44,42 @@ func Analyze(s *Snapshot, cat *catalog.Catalog, now time.Time) {
 	if s.Source == SourceCluster && !now.IsZero() {
 		s.Now = now.UTC().Format(time.RFC3339)
 	}
+	if s.Source == SourceCluster && s.Target != "" {
+		markFactOnly(s)
+	}
+}
+
+// markFactOnly marks the objects that a cluster snapshot of one namespace
+// holds for the analysis only: namespaced objects of other namespaces and
+// cluster RBAC, unless a finalizer fact names them as a handler or a
+// Service fact points at them. The rules read the target's objects, the
+// cluster-scoped objects deletion depends on (CRDs, APIServices, webhook
+// configurations), and the handlers and Services by their IDs.
+func markFactOnly(s *Snapshot) {
+	keep := map[int]bool{}
+	for _, f := range s.Finalizers {
+		for _, h := range f.Handlers {
+			if h.Workload.ID >= 0 {
+				keep[h.Workload.ID] = true
+			}
+		}
+	}
+	for _, svc := range s.Services {
+		if svc.ObjectID >= 0 {
+			keep[svc.ObjectID] = true
+		}
+	}
+	for _, o := range s.Objects {
+		switch {
+		case keep[o.Ref.ID], o.Ref.Namespace == s.Target:
+		case o.Ref.Namespace != "":
+			o.FactOnly = true
+		case o.Ref.Group == "rbac.authorization.k8s.io":
+			o.FactOnly = true
+		case o.Ref.Group == "" && o.Ref.Kind == "Namespace" && o.Ref.Name != s.Target:
+			o.FactOnly = true
+		}
+	}
 }
 
 type analysis struct {

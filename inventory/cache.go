@@ -337,6 +337,7 @@ func (c *cachedObject) DeepCopyObject() runtime.Object {
 
 // cached wraps a trimmed object for storage.
 func cached(o *Object) *cachedObject {
+	o.Memo = &Memo{}
 	return &cachedObject{ObjectMeta: metav1.ObjectMeta{Name: o.Metadata.Name, Namespace: o.Metadata.Namespace, UID: typesUID(o.Metadata.UID)}, obj: o}
 }
 
@@ -350,10 +351,12 @@ func objectOf(v any) (*Object, bool) {
 }
 
 // copyForSnapshot copies the stored object's struct (Snapshot.Add sets its
-// ID): its maps and slices are shared read-only with the cache.
+// ID, Analyze its FactOnly): its maps, slices and Memo are shared
+// read-only with the cache.
 func copyForSnapshot(o *Object) *Object {
 	cp := *o
 	cp.Ref.ID = -1
+	cp.FactOnly = false
 	return &cp
 }
 

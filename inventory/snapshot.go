@@ -7,6 +7,7 @@ package inventory
 
 import (
 	"strings"
+	"sync/atomic"
 )
 
 // SchemaVersion identifies the shape of Snapshot as seen by policies
@@ -183,7 +184,27 @@ type Object struct {
 	Body     map[string]any `json:"-"` // merged at the top level of the object in Rego (spec, status, rules, …)
 	// Position is set by the manifest source.
 	Position *Position `json:"-"`
+	// FactOnly marks an object that a cluster snapshot holds for the
+	// analysis only (a pod or a role in another namespace: who handles
+	// finalizers): the rules see null in its place, so that a decision
+	// does not convert the whole cluster's workloads.
+	FactOnly bool `json:"-"`
+	// Memo is shared by the copies of an object that a long-lived source
+	// (Cache) hands out: what is derived from the object once (its policy
+	// input term) is kept there. Nil elsewhere.
+	Memo *Memo `json:"-"`
 }
+
+// Memo keeps one value derived from a cached object, safe for concurrent
+// use; the object never changes while it is cached (an update stores a new
+// object with a new Memo).
+type Memo struct{ v atomic.Value }
+
+// Load returns the value, nil before Store.
+func (m *Memo) Load() any { return m.v.Load() }
+
+// Store keeps v (always of the same type).
+func (m *Memo) Store(v any) { m.v.Store(v) }
 
 // Metadata is the part of ObjectMeta that rules read.
 type Metadata struct {

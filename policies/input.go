@@ -240,8 +240,40 @@ func (b *builder) objects(objs []*inventory.Object, out []*ast.Term) error {
 }
 
 func (b *builder) object(obj *inventory.Object) (*ast.Term, error) {
+	if obj.FactOnly {
+		return ast.NullTerm(), nil
+	}
+	if obj.Memo != nil {
+		// A cached object: its fields but ref (whose id is per snapshot)
+		// are converted once, and shared by every decision.
+		fields, _ := obj.Memo.Load().([][2]*ast.Term)
+		if fields == nil {
+			o := b.begin()
+			if err := b.fields(obj); err != nil {
+				return nil, err
+			}
+			fields = slices.Clone(b.stack[o:])
+			clear(b.stack[o:])
+			b.stack = b.stack[:o]
+			obj.Memo.Store(fields)
+		}
+		o := b.begin()
+		b.put("ref", b.ref(obj.Ref))
+		b.stack = append(b.stack, fields...)
+		return b.end(o), nil
+	}
 	o := b.begin()
 	b.put("ref", b.ref(obj.Ref))
+	if err := b.fields(obj); err != nil {
+		return nil, err
+	}
+	return b.end(o), nil
+}
+
+// fields puts an object's fields but ref: apiVersion, kind, metadata and
+// the body's top-level fields.
+func (b *builder) fields(obj *inventory.Object) error {
+	o := len(b.stack)
 	b.putShared("apiVersion", obj.Ref.APIVersion)
 	b.putShared("kind", obj.Ref.Kind)
 	b.put("metadata", b.metadata(&obj.Metadata))
@@ -254,11 +286,11 @@ func (b *builder) object(obj *inventory.Object) (*ast.Term, error) {
 		t, err := b.value(v)
 		if err != nil {
 			b.stack = b.stack[:o]
-			return nil, fmt.Errorf("convert %s %s/%s field %s: %w", obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name, k, err)
+			return fmt.Errorf("convert %s %s/%s field %s: %w", obj.Ref.Kind, obj.Ref.Namespace, obj.Ref.Name, k, err)
 		}
 		b.put(k, t)
 	}
-	return b.end(o), nil
+	return nil
 }
 
 func (b *builder) metadata(m *inventory.Metadata) *ast.Term {
@@ -482,6 +514,9 @@ func (b *builder) index(s *inventory.Snapshot, objects []*ast.Term) *ast.Term {
 	var withFinalizers, waivers []*ast.Term
 	refKey := ast.StringTerm("ref")
 	for i, obj := range s.Objects {
+		if obj.FactOnly {
+			continue
+		}
 		t := objects[i]
 		gk := obj.Ref.GroupKind()
 		byKind[gk] = append(byKind[gk], t)
