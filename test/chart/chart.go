@@ -1,6 +1,7 @@
-// Package chart tests charts/nsguard, the container image's build, and the
-// CI integrations of nsguard lint (the GitHub Action, the GitLab CI
-// snippet, the pre-commit hook, the krew manifest).
+// Package chart tests charts/nsguard; its subpackage ci tests the container
+// image's build, the release archives and the CI integrations of nsguard
+// lint (the GitHub Action, the GitLab CI snippet, the pre-commit hook, the
+// krew manifest).
 //
 // The chart is rendered and linted with the helm binary that make helm
 // builds from hack/tools/helm (a module of its own, so that helm's
@@ -72,9 +73,10 @@ func Helm(t testing.TB) string {
 func RunHelm(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(Helm(t), args...)
-	// No repositories, plugins or caches of the machine's user.
+	// No repositories, plugins, caches or cluster of the machine's user:
+	// helm only renders here.
 	home := t.TempDir()
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(home, "cache"),
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+filepath.Join(home, "no-kubeconfig"), "HELM_CACHE_HOME="+filepath.Join(home, "cache"),
 		"HELM_CONFIG_HOME="+filepath.Join(home, "config"), "HELM_DATA_HOME="+filepath.Join(home, "data"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -159,6 +161,13 @@ var (
 	nsguardErr  error
 )
 
+// RemoveNsguard removes what Nsguard built; call it from TestMain.
+func RemoveNsguard() {
+	if nsguardBin != "" {
+		_ = os.RemoveAll(filepath.Dir(nsguardBin))
+	}
+}
+
 // Nsguard builds cmd/nsguard once per test binary and returns its path.
 func Nsguard(t testing.TB) string {
 	t.Helper()
@@ -169,8 +178,10 @@ func Nsguard(t testing.TB) string {
 			return
 		}
 		nsguardBin = filepath.Join(dir, "nsguard")
-		cmd := exec.Command("go", "build", "-o", nsguardBin, "./cmd/nsguard")
+		// As the GitHub Action builds it, so the two share the build cache.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", nsguardBin, "./cmd/nsguard")
 		cmd.Dir = Root(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			nsguardErr = fmt.Errorf("go build ./cmd/nsguard: %v\n%s", err, out)
 		}

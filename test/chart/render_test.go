@@ -17,9 +17,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if nsguardBin != "" {
-		_ = os.RemoveAll(filepath.Dir(nsguardBin))
-	}
+	RemoveNsguard()
 	os.Exit(code)
 }
 
@@ -426,5 +424,43 @@ func TestChartExplainsItsChoices(t *testing.T) {
 				t.Errorf("%s does not say %q", f, want)
 			}
 		}
+	}
+}
+
+// NOTES.txt says what was installed and how to try it, for every row of
+// the matrix, with no value missing.
+func TestNotes(t *testing.T) {
+	Helm(t)
+	for _, c := range valueCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"install", ReleaseName, ChartDir(t), "--namespace", Namespace, "--dry-run=client"}
+			for _, f := range c.files {
+				if !filepath.IsAbs(f) {
+					f = filepath.Join(Root(t), "test", "chart", "testdata", "values", f)
+				}
+				args = append(args, "--values", f)
+			}
+			out, err := RunHelm(t, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, ok := strings.Cut(out, "NOTES:\n")
+			if !ok {
+				t.Fatalf("no NOTES in helm install --dry-run:\n%s", out)
+			}
+			if strings.Contains(notes, "<no value>") || strings.Contains(notes, "%!") {
+				t.Errorf("NOTES with a missing value:\n%s", notes)
+			}
+			want := []string{"kubectl -n " + Namespace + " rollout status deployment/"}
+			if !strings.Contains(c.name, "remediator-only") {
+				want = append(want, "kubectl delete namespace nsguard-try --dry-run=server", "failurePolicy Ignore")
+			}
+			for _, w := range want {
+				if !strings.Contains(notes, w) {
+					t.Errorf("NOTES lack %q:\n%s", w, notes)
+				}
+			}
+		})
 	}
 }
