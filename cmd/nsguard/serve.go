@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +71,7 @@ type serveOptions struct {
 	actionQPS           float32
 	recheck             time.Duration
 	leaderElect         bool
+	leaderElectionID    string
 	leaderElectionNS    string
 
 	loading   *clientcmd.ClientConfigLoadingRules
@@ -151,6 +153,7 @@ the certificates are in place and the caches have synced.`,
 	f.Float32Var(&o.actionQPS, "remediation-qps", 1, "actions per second across all namespaces")
 	f.DurationVar(&o.recheck, "recheck-interval", remediate.DefaultRecheck, "how often a stuck namespace is looked at again")
 	f.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader among replicas: only the leader remediates (the webhook serves on every replica)")
+	f.StringVar(&o.leaderElectionID, "leader-election-id", "nsguard-remediator", "name of the leader-election Lease in --state-namespace (one per installation)")
 	f.StringVar(&o.loading.ExplicitPath, clientcmd.RecommendedConfigPathFlag, "", "path to the kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)")
 	clientcmd.BindOverrideFlags(o.overrides, f, clientcmd.RecommendedConfigOverrideFlags(""))
 	return cmd
@@ -245,6 +248,11 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
+	// nsguard's own namespace is never checked: deleting it must not wait
+	// on the webhook it runs.
+	if own := os.Getenv("POD_NAMESPACE"); own != "" && !slices.Contains(conf.Exclude.Namespaces, own) {
+		conf.Exclude.Namespaces = append(conf.Exclude.Namespaces, own)
+	}
 	engine, err := policies.New(ctx, policies.Options{PolicyDirs: o.policyDirs, DataFiles: o.dataFiles, Data: conf.Data()})
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("load policies: %w", err))
@@ -267,7 +275,7 @@ func runServe(ctx context.Context, s *streams, o *serveOptions) error {
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.has("remediator") && o.leaderElect,
-		LeaderElectionID:        "nsguard-remediator",
+		LeaderElectionID:        o.leaderElectionID,
 		LeaderElectionNamespace: o.stateNamespace,
 		// The remediator stops acting at once when it loses leadership.
 		LeaderElectionReleaseOnCancel: true,

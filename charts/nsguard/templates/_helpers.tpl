@@ -49,10 +49,10 @@ within 63 characters. Call with (list . "suffix").
 {{- define "nsguard.remediatorRoleName" -}}{{ include "nsguard.suffixed" (list . "remediator") }}{{- end }}
 
 {{/*
-The leader-election Lease: nsguard serve names it nsguard-remediator, in
-the state namespace (the release's).
+The leader-election Lease, one per release (nsguard serve
+--leader-election-id), in the state namespace (the release's).
 */}}
-{{- define "nsguard.leaseName" -}}nsguard-remediator{{- end }}
+{{- define "nsguard.leaseName" -}}{{ include "nsguard.fullname" . | trunc 52 | trimSuffix "-" }}-remediator{{- end }}
 
 {{/* The ServiceAccount nsguard runs as. */}}
 {{- define "nsguard.serviceAccountName" -}}
