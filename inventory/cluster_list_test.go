@@ -17,7 +17,9 @@ import (
 // kind whose body rules read, with the fields the trimmers keep set (ports
 // by name and number, template labels, aggregation rules, conditions with
 // timestamps once the controllers have written them), and enough of some
-// kinds to span several pages.
+// kinds to span several pages. A Pod in another namespace is what the
+// cluster-wide Pod list (which leaves the target namespace to its own list)
+// finds.
 const pageTestObjects = `
 apiVersion: v1
 kind: Namespace
@@ -67,6 +69,18 @@ spec:
   serviceAccountName: default
   nodeName: node-a
   containers: [{name: c, image: example.com/c:1}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: page-elsewhere}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: page-elsewhere, labels: {app: agent}}
+spec:
+  serviceAccountName: default
+  nodeName: node-a
+  containers: [{name: c, image: example.com/agent:1}]
 ---
 apiVersion: v1
 kind: Service
