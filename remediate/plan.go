@@ -44,6 +44,35 @@ func (c Candidate) Evidence() string {
 	return c.Why
 }
 
+// Target is the snapshot's object that an action names, by UID and name,
+// or nil when the snapshot does not hold it.
+func Target(s *inventory.Snapshot, a actions.Action) *inventory.Object {
+	for _, o := range s.Objects {
+		if o.Metadata.UID == a.Target.UID && o.Ref.Name == a.Target.Name {
+			return o
+		}
+	}
+	return nil
+}
+
+// AbsentSince carries, from one pass to the next, the time each
+// remove-finalizer candidate's controller was first seen absent: kept while
+// it stays absent, started now for a newly absent one, and dropped for any
+// other verdict, so that a controller that comes back restarts the clock.
+func AbsentSince(since map[string]time.Time, cands []Candidate, now time.Time) map[string]time.Time {
+	next := map[string]time.Time{}
+	for _, c := range cands {
+		if c.Action.Type == actions.RemoveFinalizer && c.Fact != nil && c.Fact.Liveness == inventory.LivenessAbsent {
+			t, ok := since[c.Key()]
+			if !ok {
+				t = now
+			}
+			next[c.Key()] = t
+		}
+	}
+	return next
+}
+
 // Candidates are the actions of a report's plan, in plan order (safe steps
 // first).
 func Candidates(s *inventory.Snapshot, r *diagnose.Report, cat *catalog.Catalog) []Candidate {
@@ -177,13 +206,7 @@ func (g Gate) judgeRemoval(c Candidate, absentFor time.Duration) (Verdict, bool)
 // gone for good: it does not exist, or its namespace is being deleted.
 // "" when it may still serve.
 func backendGone(s *inventory.Snapshot, a actions.Action) string {
-	var o *inventory.Object
-	for _, x := range s.Objects {
-		if x.Metadata.UID == a.Target.UID && x.Ref.Name == a.Target.Name {
-			o = x
-			break
-		}
-	}
+	o := Target(s, a)
 	if o == nil {
 		return ""
 	}

@@ -93,3 +93,33 @@ func TestBackendGone(t *testing.T) {
 		t.Errorf("a Service that does not exist: %q", why)
 	}
 }
+
+// The clock of an absent controller survives a pass in which it stays
+// absent, starts for a newly absent one, and is dropped (so restarts from
+// zero later) as soon as the controller is anything but absent.
+func TestAbsentSince(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	absent, other := removal(inventory.LivenessAbsent, safe), removal(inventory.LivenessAbsent, safe)
+	other.Action.Target.UID, other.Action.Target.Name = "u2", "w2"
+
+	since := AbsentSince(nil, []Candidate{absent}, t0)
+	if got := since[absent.Key()]; !got.Equal(t0) {
+		t.Fatalf("first pass: %v, want %v", got, t0)
+	}
+	t1 := t0.Add(time.Minute)
+	since = AbsentSince(since, []Candidate{absent, other}, t1)
+	if got := since[absent.Key()]; !got.Equal(t0) {
+		t.Errorf("still absent: clock %v, want it kept at %v", got, t0)
+	}
+	if got := since[other.Key()]; !got.Equal(t1) {
+		t.Errorf("newly absent: clock %v, want %v", got, t1)
+	}
+	for _, l := range []string{inventory.LivenessAlive, inventory.LivenessDown, inventory.LivenessUnknown} {
+		back := removal(l, safe)
+		if got := AbsentSince(since, []Candidate{back, other}, t1.Add(time.Minute)); len(got) != 1 {
+			t.Errorf("controller %s: %d clocks kept, want only the other candidate's", l, len(got))
+		} else if _, ok := got[absent.Key()]; ok {
+			t.Errorf("controller %s: its absent clock was kept", l)
+		}
+	}
+}

@@ -263,16 +263,7 @@ func (r *Reconciler) remediate(ctx context.Context, log logr.Logger, ns *corev1.
 		return reconcile.Result{}, err
 	}
 	now := r.opts.Now()
-	next := absentSince{}
-	for _, c := range cands {
-		if c.Action.Type == actions.RemoveFinalizer && c.Fact != nil && c.Fact.Liveness == inventory.LivenessAbsent {
-			t, ok := since[c.Key()]
-			if !ok {
-				t = now
-			}
-			next[c.Key()] = t
-		}
-	}
+	next := absentSince(AbsentSince(since, cands, now))
 	if !sameState(since, next) {
 		if err := r.opts.State.Save(ctx, ns.Name, next); err != nil {
 			return reconcile.Result{}, err

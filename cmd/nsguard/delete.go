@@ -292,13 +292,7 @@ func refusal(st diagnose.Step, why string) string {
 // not go with the namespace: "" when every Service the action concerns
 // lives in it, so that deleting the namespace takes them anyway.
 func servedFromInside(s *inventory.Snapshot, a actions.Action, namespace string) string {
-	var o *inventory.Object
-	for _, x := range s.Objects {
-		if x.Metadata.UID == a.Target.UID && x.Ref.Name == a.Target.Name {
-			o = x
-			break
-		}
-	}
+	o := remediate.Target(s, a)
 	if o == nil {
 		return fmt.Sprintf("%s is not in the snapshot", a.Target)
 	}

@@ -237,17 +237,7 @@ func (o *remediateOptions) judgeAll(ctx context.Context, ss *session, gate remed
 		info := remediate.NamespaceInfo{Name: ns.Name, Labels: ns.Labels, Annotations: ns.Annotations}
 		cands := remediate.Candidates(res.Snapshot, res.Report, ss.engine.Catalog())
 		now := time.Now()
-		next := map[string]time.Time{}
-		for _, c := range cands {
-			if c.Action.Type == actions.RemoveFinalizer && c.Fact != nil && c.Fact.Liveness == inventory.LivenessAbsent {
-				t, ok := since[c.Key()]
-				if !ok {
-					t = now
-				}
-				next[c.Key()] = t
-			}
-		}
-		since = next
+		since = remediate.AbsentSince(since, cands, now)
 		var out []judgedAction
 		waiting := 0
 		var least time.Duration
