@@ -138,16 +138,7 @@ func runDiagnose(ctx context.Context, s *streams, o *diagnoseOptions, args []str
 
 // namespace is the argument, or kubectl's -n when given instead.
 func (o *diagnoseOptions) namespace(args []string) (string, error) {
-	flagNS := o.overrides.Context.Namespace
-	switch {
-	case len(args) == 1 && flagNS != "" && flagNS != args[0]:
-		return "", fmt.Errorf("namespace given twice: %q and -n %q", args[0], flagNS)
-	case len(args) == 1:
-		return args[0], nil
-	case flagNS != "":
-		return flagNS, nil
-	}
-	return "", errors.New("which namespace? usage: nsguard diagnose NAMESPACE")
+	return namespaceArg(args, o.overrides.Context.Namespace, "diagnose")
 }
 
 func (o *diagnoseOptions) logger(w io.Writer) logr.Logger {

@@ -465,7 +465,12 @@ func (c *clusterFlags) register(cmd *cobra.Command, verb string) {
 
 // namespace is the argument, or kubectl's -n when given instead.
 func (c *clusterFlags) namespace(args []string, verb string) (string, error) {
-	flagNS := c.overrides.Context.Namespace
+	return namespaceArg(args, c.overrides.Context.Namespace, verb)
+}
+
+// namespaceArg is the namespace a command names: its argument, or
+// kubectl's -n flag (flagNS) when given instead, never two different ones.
+func namespaceArg(args []string, flagNS, verb string) (string, error) {
 	switch {
 	case len(args) == 1 && flagNS != "" && flagNS != args[0]:
 		return "", fmt.Errorf("namespace given twice: %q and -n %q", args[0], flagNS)
