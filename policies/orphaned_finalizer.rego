@@ -24,31 +24,42 @@ import data.nsguard.lib.k8s
 
 findings contains f if {
 	k8s.live
-	some fact in input.finalizers
-	fact.liveness == "absent"
-	not fact.builtin
-	not fact.spec
-	k8s.candidate(fact.namespace)
+	some j, fact in input.finalizers
+	info := _absent[j]
 	some id in fact.objects
 	obj := input.objects[id]
 	some i, name in obj.metadata.finalizers
 	name == fact.finalizer
+	ref := obj.ref
+	what := k8s.describe(ref)
 	f := object.union(
 		{
 			"msg": sprintf(
 				"%s keeps finalizer %s and its controller is gone (%s), so namespace %s stays Terminating. %s",
-				[k8s.describe(obj.ref), fact.finalizer, _evidence(fact), fact.namespace, _advice(fact)],
+				[what, fact.finalizer, info.evidence, fact.namespace, info.advice],
 			),
 			"summary": k8s.summary([
-				sprintf("%s: finalizer %s has no controller (absent)", [k8s.describe(obj.ref), fact.finalizer]),
-				sprintf("%s %s: finalizer %s has no controller", [obj.ref.kind, obj.ref.name, fact.finalizer]),
-				sprintf("%s: a finalizer has no controller (absent)", [k8s.describe(obj.ref)]),
+				sprintf("%s: finalizer %s has no controller (absent)", [what, fact.finalizer]),
+				sprintf("%s %s: finalizer %s has no controller", [ref.kind, ref.name, fact.finalizer]),
+				sprintf("%s: a finalizer has no controller (absent)", [what]),
 			]),
-			"object": obj.ref,
+			"object": ref,
 			"namespace": fact.namespace,
 		},
-		_fix(fact, obj, i),
+		_fix(info, fact, ref, i),
 	)
+}
+
+# _absent holds, per index in input.finalizers, what every finding of an
+# absent controller's finalizer says: computed once per finalizer, not once
+# per object that carries it (a catalog lookup scans its patterns and
+# prefixes, and a namespace may hold thousands of such objects).
+_absent := {j: {"evidence": _evidence(fact), "advice": _advice(fact), "safe": _is_safe(fact)} |
+	some j, fact in input.finalizers
+	fact.liveness == "absent"
+	not fact.builtin
+	not fact.spec
+	k8s.candidate(fact.namespace)
 }
 
 _evidence(fact) := concat("; ", fact.evidence) if count(object.get(fact, "evidence", [])) > 0
@@ -75,10 +86,10 @@ _handled_by(fact, e) := object.get(fact, "handledBy", object.get(e, "handledBy",
 # Removing the finalizer is offered only when the catalog says nothing
 # leaks; the action patches this one finalizer, testing the object's UID
 # and the value at its index.
-_fix(fact, obj, _) := {"actions": [{"type": "remove-finalizer", "object": obj.ref, "finalizer": fact.finalizer}]} if {
+_fix(info, fact, ref, _) := {"actions": [{"type": "remove-finalizer", "object": ref, "finalizer": fact.finalizer}]} if info.safe
+
+_fix(info, _, _, _) := {} if not info.safe
+
+_is_safe(fact) if {
 	catalog.fact_entry(fact).leaks == false
-}
-
-_fix(fact, _, _) := {} if not _safe(fact)
-
-_safe(fact) if catalog.fact_entry(fact).leaks == false
+} else := false

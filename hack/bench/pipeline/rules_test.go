@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,9 +82,22 @@ func ruleSet(b *testing.B) (*ast.Compiler, map[string]any, []string) {
 	return c, map[string]any{"nsguard": map[string]any{"catalog": doc}}, rules
 }
 
-// lintInput is the Rego input of the corpus, as nsguard lint builds it.
+// lintInput is the Rego input of the corpus, as nsguard lint builds it, or
+// the JSON input in the file $NSGUARD_BENCH_INPUT (a webhook decision's,
+// written by webhookbench's BenchmarkDecide with NSGUARD_BENCH_DUMP_INPUT).
 func lintInput(b *testing.B) ast.Value {
 	b.Helper()
+	if f := os.Getenv("NSGUARD_BENCH_INPUT"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := ast.ValueFromReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
 	dir, st := benchCorpus(b)
 	e := newEngine(b)
 	in, err := policies.InputValue(snapshot(b, read(b, dir, st), e))

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nsguard/nsguard/hack/bench/internal/population"
@@ -105,6 +108,9 @@ func BenchmarkDecide(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			if dir := os.Getenv("NSGUARD_BENCH_DUMP_INPUT"); dir != "" {
+				dumpInput(b, snap, fmt.Sprintf("%s/%s-%d.json", dir, mode, size))
+			}
 			b.Run(fmt.Sprintf("%s/%d/snapshot", mode, size), func(b *testing.B) {
 				for b.Loop() {
 					if _, err := cache.Snapshot(ctx, name); err != nil {
@@ -138,5 +144,27 @@ func BenchmarkDecide(b *testing.B) {
 			})
 		}
 		cancel()
+	}
+}
+
+// dumpInput writes a decision's policy input as JSON, for
+// hack/bench/pipeline's rule benchmarks (NSGUARD_BENCH_INPUT): the rules'
+// cost on a webhook decision, rule by rule and expression by expression.
+func dumpInput(b *testing.B, snap *inventory.Snapshot, path string) {
+	b.Helper()
+	in, err := policies.InputValue(snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := ast.JSON(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
 	}
 }
