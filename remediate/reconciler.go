@@ -12,10 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/workqueue"
@@ -413,19 +410,11 @@ func (r *Reconciler) event(ns *corev1.Namespace, c Candidate, typ, reason, note 
 	if r.opts.Recorder == nil {
 		return
 	}
-	msg := fmt.Sprintf(note, args...)
-	// An Event's note holds at most 1 kB.
-	if len(msg) > 1000 {
-		msg = msg[:999] + "…"
-	}
-	action := "Remediate"
+	msg := eventNote(fmt.Sprintf(note, args...))
+	action := actionName(c.Action)
 	var related runtime.Object
-	if t := c.Action.Target; t.Name != "" {
-		action = string(c.Action.Type)
-		related = &metav1.PartialObjectMetadata{
-			TypeMeta:   metav1.TypeMeta{APIVersion: schema.GroupVersion{Group: t.Group, Version: t.Version}.String(), Kind: t.Kind},
-			ObjectMeta: metav1.ObjectMeta{Name: t.Name, Namespace: t.Namespace, UID: types.UID(t.UID)},
-		}
+	if r := relatedObject(c.Action); r != nil {
+		related = r
 	}
 	r.opts.Recorder.Eventf(ns, related, typ, reason, action, "%s", msg)
 }

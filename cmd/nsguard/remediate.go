@@ -536,6 +536,7 @@ func isTerminal(v any) bool {
 // session is one run of remediate or delete against one namespace.
 type session struct {
 	out       io.Writer
+	errOut    io.Writer
 	namespace string
 	flags     *clusterFlags
 	act       *actFlags
@@ -570,7 +571,7 @@ func (c *clusterFlags) connect(ctx context.Context, s *streams, act *actFlags, n
 		return nil, withCode(exitUsage, fmt.Errorf("load policies: %w", err))
 	}
 	return &session{
-		out: s.Out, namespace: namespace, flags: c, act: act, cfg: cfg, kube: kube, dyn: dyn,
+		out: s.Out, errOut: s.ErrOut, namespace: namespace, flags: c, act: act, cfg: cfg, kube: kube, dyn: dyn,
 		exec:   &remediate.Executor{Client: dyn, FieldManager: "nsguard"},
 		engine: engine, log: c.logger(s.ErrOut),
 	}, nil
@@ -603,9 +604,13 @@ func (ss *session) readNamespace(ctx context.Context) (*corev1.Namespace, error)
 }
 
 // execute runs actions in order through the executor, each with its audit
-// record: its object's metadata, read just before the change. It returns
-// how many succeeded (or found nothing left to do) and the failures.
+// record: its object's metadata, read just before the change, printed and
+// written to an Event on the namespace, as the remediator controller does
+// (the API server's audit log says who made the change; the Events say why,
+// and what the object was). It returns how many succeeded (or found nothing
+// left to do) and the failures.
 func (ss *session) execute(ctx context.Context, list []actions.Action) (int, error) {
+	rec := ss.recorder(ctx)
 	done := 0
 	var errs []error
 	for i, a := range list {
@@ -623,16 +628,63 @@ func (ss *session) execute(ctx context.Context, list []actions.Action) (int, err
 				continue
 			}
 			fmt.Fprintf(ss.out, "     before: %s\n", before)
+			rec.event(ctx, a, corev1.EventTypeNormal, remediate.ReasonRemediating, fmt.Sprintf("about to %s; its metadata before: %s", a.String(), before))
+		} else {
+			rec.event(ctx, a, corev1.EventTypeNormal, remediate.ReasonRemediating, "about to "+a.String())
 		}
 		if err := ss.exec.Execute(ctx, a); err != nil {
 			fmt.Fprintf(ss.out, "     failed: %v\n", err)
+			rec.event(ctx, a, corev1.EventTypeWarning, remediate.ReasonFailed, fmt.Sprintf("could not %s: %v", a.String(), err))
 			errs = append(errs, err)
 			continue
 		}
 		fmt.Fprintln(ss.out, "     done")
+		rec.event(ctx, a, corev1.EventTypeNormal, remediate.ReasonRemediated, "did "+a.String())
 		done++
 	}
 	return done, errors.Join(errs...)
+}
+
+// eventController is the reportingController of the command line's Events
+// (the controller's are nsguard-remediator's).
+const eventController = "nsguard.io/cli"
+
+// eventRecorder writes the command line's Events about one namespace. The
+// first Event that cannot be written (no permission to create Events in
+// "default", say) is reported once on standard error; the actions go on.
+type eventRecorder struct {
+	ss       *session
+	ns       *corev1.Namespace
+	instance string
+	off      bool
+}
+
+func (ss *session) recorder(ctx context.Context) *eventRecorder {
+	r := &eventRecorder{ss: ss, instance: "nsguard"}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		r.instance = "nsguard@" + h
+		if len(r.instance) > 128 {
+			r.instance = r.instance[:128]
+		}
+	}
+	ns, err := ss.readNamespace(ctx)
+	if err != nil {
+		r.off = true // gone already: nothing to record about
+		return r
+	}
+	r.ns = ns
+	return r
+}
+
+func (r *eventRecorder) event(ctx context.Context, a actions.Action, typ, reason, note string) {
+	if r.off {
+		return
+	}
+	ev := remediate.EventFor(r.ns, a, typ, reason, eventController, r.instance, note, time.Now())
+	if _, err := r.ss.kube.EventsV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		r.off = true
+		fmt.Fprintf(r.ss.errOut, "warning: the steps are not recorded as Events on namespace %s: %v\n", r.ns.Name, err)
+	}
 }
 
 // waitGoneOrExplain waits until the namespace is gone or the deadline

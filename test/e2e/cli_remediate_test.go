@@ -399,6 +399,28 @@ func TestCLIRemediateOrphanedFinalizer(t *testing.T) {
 	}
 	requireContains(t, "the output", out, "Running:", "before: {", `"finalizers":["`+finalizer+`"]`, `"deletionTimestamp":"`, "     done", "Namespace "+ns+" is gone")
 	requireGone(t, cp, ns)
+
+	// The steps are Events on the namespace, as the controller's are: the
+	// object's metadata before the change, then the result.
+	evs, err := cp.Client.EventsV1().Events(metav1.NamespaceDefault).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range evs.Items {
+		if e.Regarding.Kind == "Namespace" && e.Regarding.Name == ns && e.ReportingController == "nsguard.io/cli" {
+			if e.Related == nil || e.Related.Name != "g1" || e.Related.UID != g.GetUID() {
+				t.Errorf("Event %s %q is not related to the Gadget: %+v", e.Reason, e.Note, e.Related)
+			}
+			got[e.Reason] = e.Note
+		}
+	}
+	if n := got["Remediating"]; !strings.Contains(n, "its metadata before:") || !strings.Contains(n, finalizer) {
+		t.Errorf("no Remediating Event with the Gadget's metadata before the change; Events: %q", got)
+	}
+	if n := got["Remediated"]; !strings.Contains(n, "did remove finalizer "+finalizer) {
+		t.Errorf("no Remediated Event; Events: %q", got)
+	}
 }
 
 // TestCLIRemediateLeavesLiveControllers: every liveness case whose
