@@ -318,7 +318,7 @@ func TestChartOnControlPlane(t *testing.T) {
 			return apierrors.IsNotFound(err), nil
 		})
 		if err != nil {
-			t.Fatalf("the remediator did not un-stick %s: %v; Events %v\n%s", stuck, err, namespaceEvents(t, cp, stuck), on.logs.String())
+			t.Fatalf("the remediator did not un-stick %s: %v; Events %v\n%s", stuck, err, cp.NamespaceEvents(t, stuck), on.logs.String())
 		}
 		on.stop(t)
 	})
@@ -603,15 +603,7 @@ func (s *serve) waitCalled(t *testing.T, cp *controlplane.ControlPlane) {
 }
 
 func (s *serve) stop(t *testing.T) {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
+	s.once.Do(func() { controlplane.Interrupt(s.cmd, s.done, 10*time.Second) })
 }
 
 // newNamespace creates a namespace with labels; it is deleted, its
@@ -641,28 +633,11 @@ func gadget(t *testing.T, cp *controlplane.ControlPlane, ns string) {
 	}
 }
 
-// namespaceEvents returns the notes of the Events about a namespace, by
-// reason.
-func namespaceEvents(t *testing.T, cp *controlplane.ControlPlane, ns string) map[string][]string {
-	t.Helper()
-	list, err := cp.Client.EventsV1().Events("default").List(t.Context(), metav1.ListOptions{FieldSelector: "regarding.name=" + ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]string{}
-	for _, e := range list.Items {
-		if e.Regarding.Kind == "Namespace" {
-			out[e.Reason] = append(out[e.Reason], e.Note)
-		}
-	}
-	return out
-}
-
 func waitEvent(t *testing.T, cp *controlplane.ControlPlane, ns, reason, part string) string {
 	t.Helper()
 	var found string
 	err := cp.WaitFor(t.Context(), 60*time.Second, 500*time.Millisecond, func(context.Context) (bool, error) {
-		for _, note := range namespaceEvents(t, cp, ns)[reason] {
+		for _, note := range cp.NamespaceEvents(t, ns)[reason] {
 			if strings.Contains(note, part) {
 				found = note
 				return true, nil
@@ -671,7 +646,7 @@ func waitEvent(t *testing.T, cp *controlplane.ControlPlane, ns, reason, part str
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("no %s Event about %s containing %q; Events: %v", reason, ns, part, namespaceEvents(t, cp, ns))
+		t.Fatalf("no %s Event about %s containing %q; Events: %v", reason, ns, part, cp.NamespaceEvents(t, ns))
 	}
 	return found
 }

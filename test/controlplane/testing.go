@@ -154,3 +154,21 @@ func keepLogs(dir string, own bool) bool {
 	}
 	return true
 }
+
+// NamespaceEvents returns the notes of the Events about namespace ns, by
+// reason. Events about a Namespace, which is cluster-scoped, live in
+// "default".
+func (cp *ControlPlane) NamespaceEvents(t testing.TB, ns string) map[string][]string {
+	t.Helper()
+	list, err := cp.Client.EventsV1().Events(metav1.NamespaceDefault).List(t.Context(), metav1.ListOptions{FieldSelector: "regarding.name=" + ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "Namespace" {
+			out[e.Reason] = append(out[e.Reason], e.Note)
+		}
+	}
+	return out
+}

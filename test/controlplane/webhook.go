@@ -204,15 +204,7 @@ func (w *Webhook) Stop() {
 // Kill stops nsguard serve and leaves its configuration registered: the
 // API server then applies the failurePolicy.
 func (w *Webhook) Kill() {
-	if w.cmd.Process != nil {
-		_ = w.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-w.done:
-		case <-time.After(5 * time.Second):
-			_ = w.cmd.Process.Kill()
-			<-w.done
-		}
-	}
+	Interrupt(w.cmd, w.done, 5*time.Second)
 }
 
 // PID returns the process ID of nsguard serve, to read its CPU time and

@@ -148,20 +148,7 @@ func startRemediatorWith(t *testing.T, cp *controlplane.ControlPlane, args []str
 	return r
 }
 
-func (r *remediator) stop() {
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (r *remediator) stop() { controlplane.Interrupt(r.cmd, r.done, 10*time.Second) }
 
 // stuckNamespace creates a namespace with remediation enabled, holding one
 // Gadget whose finalizer nothing removes, and deletes it.
@@ -186,30 +173,13 @@ func enableRemediation(t *testing.T, cp *controlplane.ControlPlane, ns string) {
 	}
 }
 
-// namespaceEvents returns the notes of the Events about a namespace, by
-// reason.
-func namespaceEvents(t *testing.T, cp *controlplane.ControlPlane, ns string) map[string][]string {
-	t.Helper()
-	list, err := cp.Client.EventsV1().Events("default").List(t.Context(), metav1.ListOptions{FieldSelector: "regarding.name=" + ns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]string{}
-	for _, e := range list.Items {
-		if e.Regarding.Kind == "Namespace" {
-			out[e.Reason] = append(out[e.Reason], e.Note)
-		}
-	}
-	return out
-}
-
 // waitEvent waits for an Event about ns with reason whose note contains
 // every part.
 func waitEvent(t *testing.T, cp *controlplane.ControlPlane, ns, reason string, parts ...string) string {
 	t.Helper()
 	var found string
 	err := cp.WaitFor(t.Context(), 60*time.Second, 500*time.Millisecond, func(context.Context) (bool, error) {
-		for _, note := range namespaceEvents(t, cp, ns)[reason] {
+		for _, note := range cp.NamespaceEvents(t, ns)[reason] {
 			ok := true
 			for _, p := range parts {
 				ok = ok && strings.Contains(note, p)
@@ -222,7 +192,7 @@ func waitEvent(t *testing.T, cp *controlplane.ControlPlane, ns, reason string, p
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("no %s Event about %s containing %q; Events: %v", reason, ns, parts, namespaceEvents(t, cp, ns))
+		t.Fatalf("no %s Event about %s containing %q; Events: %v", reason, ns, parts, cp.NamespaceEvents(t, ns))
 	}
 	return found
 }

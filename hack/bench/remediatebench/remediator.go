@@ -132,20 +132,7 @@ func (r *remediator) waitReady(ctx context.Context, cp *controlplane.ControlPlan
 
 // stop interrupts the remediator (it then releases its Lease) and waits
 // for it, killing it after 10 s.
-func (r *remediator) stop() {
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	_ = r.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (r *remediator) stop() { controlplane.Interrupt(r.cmd, r.done, 10*time.Second) }
 
 func (r *remediator) pid() int { return r.cmd.Process.Pid }
 
