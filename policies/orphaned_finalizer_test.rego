@@ -74,6 +74,7 @@ test_unknown_finalizer_has_no_patch if {
 test_alive_or_unknown_controller if {
 	count(rule.findings) == 0 with input as snap(["example.com/safe"], [fact("example.com/safe", "alive")]) with data.nsguard.catalog as cat
 	count(rule.findings) == 0 with input as snap(["example.com/safe"], [fact("example.com/safe", "unknown")]) with data.nsguard.catalog as cat
+	count(rule.findings) == 0 with input as snap(["example.com/safe"], [fact("example.com/safe", "down")]) with data.nsguard.catalog as cat
 }
 
 test_never_in_lint if {
