@@ -183,6 +183,10 @@ func (d *Decider) decide(ctx context.Context, req Request, ns *corev1.Namespace)
 		notChecked = append(notChecked, fmt.Sprintf("nsguard could not check everything in %s: %s", ns.Name, s.Incomplete[0]))
 	}
 
+	glass := ""
+	if len(deny) > 0 && d.mode == ModeEnforce {
+		glass = breakGlass(ns, req, d.opts.Config)
+	}
 	switch {
 	case len(deny) == 0:
 		dec.Warnings = warnings(nil, warn, notChecked)
@@ -194,12 +198,11 @@ func (d *Decider) decide(ctx context.Context, req Request, ns *corev1.Namespace)
 	case d.mode == ModeWarn:
 		dec.Result = ResultWouldDeny
 		dec.Warnings = warnings(deny, warn, notChecked)
-	case breakGlass(ns, req, d.opts.Config) != "":
-		reason := breakGlass(ns, req, d.opts.Config)
+	case glass != "":
 		dec.Result = ResultBreakGlass
 		dec.Warnings = append([]string{"nsguard break-glass: deletion allowed despite the findings below"}, warnings(deny, warn, notChecked)...)
 		dec.Audit = map[string]string{
-			"nsguard.io/break-glass": fmt.Sprintf("%s (groups %s): %s; bypassed %s", req.User, strings.Join(req.Groups, ","), reason, strings.Join(dec.Rules, ",")),
+			"nsguard.io/break-glass": fmt.Sprintf("%s (groups %s): %s; bypassed %s", req.User, strings.Join(req.Groups, ","), glass, strings.Join(dec.Rules, ",")),
 		}
 	default:
 		dec.Allowed, dec.Result = false, ResultDenied
